@@ -1,0 +1,216 @@
+"""Find the topic (and facet) a question is about, in any of the bot's languages.
+
+Every phrase of every topic (titles, aliases, keywords, example questions, answers) is cut
+into terms: words, Chinese character bigrams and pinyin syllable bigrams. A question's terms
+are looked up exactly, or with rapidfuzz's Levenshtein distance for typos, and each match
+scores its term's rarity across topics (IDF) times how strongly the topic holds it (a name
+counts more than a word of an answer). Two figures then decide:
+- score: how much distinctive evidence the best topic has;
+- coverage: how much of the question that evidence explains. A question about the weather
+  in London shares "the" and "in" with our topics, but none of its content.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.knowledge import pinyin
+from bot.knowledge.facets import FacetLexicon
+from bot.knowledge.lexicon import ALL_STOPWORDS, FOLLOWUP_WORDS
+from bot.knowledge.loader import iter_phrases
+from bot.knowledge.model import Ambiguous, Answer, NoMatch, Outcome, Topic
+from bot.knowledge.text import fold, han_grams, is_han, terms, words
+
+# How strongly a topic holds a term, by the field it comes from.
+FIELD_WEIGHT = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "question": 0.7, "answer": 0.35}
+# Fields whose Chinese text also gets pinyin: people type names in pinyin, not sentences.
+PINYIN_FIELDS = frozenset({"title", "alias", "keyword"})
+# A typo'd word still counts, a little less than a correct one.
+FUZZY_FACTOR = 0.85
+MIN_FUZZY_LENGTH = 4
+# Weight of a question word the knowledge base has never seen. Han bigrams that straddle two
+# words are often unseen even in good questions, so they weigh less.
+UNKNOWN_WEIGHT = 1.6
+UNKNOWN_HAN_WEIGHT = 0.6
+# Decision thresholds, tuned on ../shared/eval/dev_questions.jsonl (figures in README).
+MIN_SCORE = 1.2
+MIN_COVERAGE = 0.45
+AMBIGUITY_RATIO = 0.9
+STRONG_SCORE = 4.0
+FOLLOWUP_CONFIDENCE = 0.8
+DEFAULT_TOPIC_CONFIDENCE = 0.6
+MAX_CANDIDATES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question cut into the engine's terms."""
+
+    terms: tuple[str, ...]  # words and Han bigrams, stopwords removed, first occurrence kept
+    alt_terms: tuple[str, ...]  # pinyin bigrams read from Latin words: evidence, never a cost
+    all_terms: frozenset[str]  # every term, stopwords included (for facet triggers)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.alt_terms
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    topic_index: int
+    score: float
+    coverage: float
+
+
+@dataclass(slots=True)
+class _Evidence:
+    scores: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    mass: float = 0.0
+
+
+def analyse(text: str) -> Query:
+    tokens = words(fold(text))
+    all_terms: list[str] = []
+    for token in tokens:
+        all_terms.extend(han_grams(token) if is_han(token) else [token])
+    content = [t for t in dict.fromkeys(all_terms) if t not in ALL_STOPWORDS]
+    latin = [t for t in tokens if not is_han(t)]
+    alt = [b for run in pinyin.latin_syllables(latin) for b in pinyin.bigrams(run)]
+    return Query(tuple(content), tuple(dict.fromkeys(alt)), frozenset(all_terms))
+
+
+def phrase_terms(field_name: str, phrase: str) -> list[str]:
+    """Index terms of one phrase of a topic, with pinyin for names."""
+    found = terms(phrase)
+    if field_name in PINYIN_FIELDS:
+        tokens = words(fold(phrase))
+        for token in tokens:
+            if is_han(token):
+                found.extend(pinyin.bigrams(pinyin.han_to_syllables(token)))
+        latin = [t for t in tokens if not is_han(t)]
+        found.extend(b for run in pinyin.latin_syllables(latin) for b in pinyin.bigrams(run))
+    return found
+
+
+class KnowledgeIndex:
+    """An inverted index over topics; answers questions with typed outcomes."""
+
+    def __init__(self, topics: Iterable[Topic], facets: FacetLexicon) -> None:
+        self.topics = list(topics)
+        self.by_id = {t.id: t for t in self.topics}
+        self.facets = facets
+        self._postings: dict[str, dict[int, float]] = defaultdict(dict)
+        for index, topic in enumerate(self.topics):
+            self._add_topic(index, topic)
+        count = len(self.topics)
+        self._idf = {
+            term: math.log((count + 1) / (len(postings) + 0.5))
+            for term, postings in self._postings.items()
+        }
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for term in self._postings:
+            if len(term) >= MIN_FUZZY_LENGTH - 1 and " " not in term and not is_han(term):
+                self._by_length[len(term)].append(term)
+
+    def _add_topic(self, index: int, topic: Topic) -> None:
+        for field_name, phrase in iter_phrases(topic):
+            weight = FIELD_WEIGHT[field_name]
+            for term in phrase_terms(field_name, phrase):
+                postings = self._postings[term]
+                if postings.get(index, 0.0) < weight:
+                    postings[index] = weight
+
+    def match(self, text: str, context: str | None = None) -> Outcome:
+        """The topic a question is about; `context` is the topic of the previous turn."""
+        query = analyse(text)
+        facet, trigger_terms = self.facets.detect(query.all_terms)
+        if query.empty:
+            return NoMatch(facet)
+        if facet and context in self.by_id and self._is_followup(query, trigger_terms):
+            return self._answer(context, facet, FOLLOWUP_CONFIDENCE)
+        outcome = self.decide(self.rank(query), facet)
+        if isinstance(outcome, NoMatch) and facet:
+            default = self.facets.default_topic(facet)
+            if default in self.by_id:
+                # The default topic is the answer to this facet, not a topic lacking it.
+                answer = self._answer(default, facet, DEFAULT_TOPIC_CONFIDENCE)
+                return replace(answer, asked=answer.facet)
+        return outcome
+
+    def _is_followup(self, query: Query, trigger_terms: frozenset[str]) -> bool:
+        rest = [t for t in query.terms if t not in trigger_terms and t not in FOLLOWUP_WORDS]
+        return not rest
+
+    def rank(self, query: Query) -> list[Ranked]:
+        evidence = _Evidence()
+        for term in query.terms:
+            self._add_evidence(evidence, term, costs=True)
+        for term in query.alt_terms:
+            self._add_evidence(evidence, term, costs=False)
+        if evidence.mass <= 0:
+            return []
+        ranked = [
+            Ranked(index, score, min(1.0, score / evidence.mass))
+            for index, score in evidence.scores.items()
+        ]
+        ranked.sort(key=lambda r: (-r.score, self.topics[r.topic_index].id))
+        return ranked
+
+    def _add_evidence(self, evidence: _Evidence, term: str, costs: bool) -> None:
+        candidates = self._candidates(term)
+        if not candidates:
+            if costs:
+                evidence.mass += UNKNOWN_HAN_WEIGHT if is_han(term) else UNKNOWN_WEIGHT
+            return
+        best: dict[int, float] = {}
+        for matched, similarity in candidates:
+            strength = similarity * self._idf[matched]
+            for index, weight in self._postings[matched].items():
+                if best.get(index, 0.0) < strength * weight:
+                    best[index] = strength * weight
+        evidence.mass += max(similarity * self._idf[m] for m, similarity in candidates)
+        for index, value in best.items():
+            evidence.scores[index] += value
+
+    def _candidates(self, term: str) -> list[tuple[str, float]]:
+        """Index terms a query term stands for, with a similarity in 0..1."""
+        if term in self._postings:
+            return [(term, 1.0)]
+        if len(term) < MIN_FUZZY_LENGTH or is_han(term) or " " in term:
+            return []
+        allowed = 1 if len(term) <= 6 else 2
+        found: list[tuple[str, float]] = []
+        for length in range(len(term) - allowed, len(term) + allowed + 1):
+            choices = self._by_length.get(length)
+            if not choices:
+                continue
+            for match, distance, _ in process.extract(
+                term, choices, scorer=Levenshtein.distance, score_cutoff=allowed, limit=3
+            ):
+                similarity = 1 - distance / max(len(term), len(match))
+                found.append((match, FUZZY_FACTOR * similarity))
+        return found
+
+    def decide(self, ranked: list[Ranked], facet: str | None) -> Outcome:
+        passing = [r for r in ranked if r.score >= MIN_SCORE and r.coverage >= MIN_COVERAGE]
+        if not passing:
+            best = ranked[0].coverage if ranked else 0.0
+            return NoMatch(facet, round(best, 3))
+        top = passing[0]
+        confidence = round(top.coverage * min(1.0, top.score / STRONG_SCORE), 3)
+        close = [r for r in passing[1:] if r.score >= AMBIGUITY_RATIO * top.score]
+        if close:
+            ids = [self.topics[r.topic_index].id for r in [top, *close][:MAX_CANDIDATES]]
+            return Ambiguous(tuple(ids), facet, confidence)
+        return self._answer(self.topics[top.topic_index].id, facet, confidence)
+
+    def _answer(self, topic_id: str, facet: str | None, confidence: float) -> Answer:
+        """An answer, keeping the facet only where the topic has that facet."""
+        has_facet = facet is not None and facet in self.by_id[topic_id].facets
+        return Answer(topic_id, facet if has_facet else None, confidence, asked=facet)

@@ -1,0 +1,96 @@
+"""Script-aware normalisation and tokenisation shared by the index and the queries.
+
+Latin, Cyrillic and Arabic text is split into words; Chinese has no spaces, so runs of Han
+characters become overlapping character bigrams (rapidfuzz's token scorers split on spaces
+only, which would turn a whole Chinese sentence into one token).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Longest text we look at: a question never needs more, and it bounds the work per message.
+MAX_QUERY_CHARS = 600
+
+_ARABIC_FOLD = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ئ": "ي",
+        "ؤ": "و",
+        "ة": "ه",
+        "ی": "ي",  # Persian yeh, common on phone keyboards
+        "ک": "ك",
+        "ـ": None,  # tatweel only stretches a word
+    }
+)
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "ال", "لل")
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_HAN}]+|[^\W\d_{_HAN}]+|\d+")
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
+
+
+def fold(text: str) -> str:
+    """NFKC, case-fold, drop accents, tashkeel, control and format characters."""
+    text = unicodedata.normalize("NFKC", text[:MAX_QUERY_CHARS]).casefold()
+    text = text.translate(_ARABIC_FOLD)
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = (c for c in decomposed if unicodedata.category(c) not in ("Mn", "Cc", "Cf"))
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def is_han(token: str) -> bool:
+    return bool(_HAN_RUN.fullmatch(token))
+
+
+def _strip_arabic_article(word: str) -> str:
+    for prefix in _ARABIC_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix) :]
+    return word
+
+
+def han_grams(run: str) -> list[str]:
+    """Character bigrams of a Han run; a lone character stands for itself."""
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def words(folded: str) -> list[str]:
+    """Word tokens and Han runs of already folded text, in order."""
+    out = []
+    for token in _TOKEN.findall(folded):
+        if "\u0600" <= token[0] <= "\u06ff":
+            token = _strip_arabic_article(token)
+        out.append(token)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of a text: words, plus Han bigrams in place of Han runs."""
+    out: list[str] = []
+    for token in words(fold(text)):
+        out.extend(han_grams(token) if is_han(token) else [token])
+    return out
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """How many letters of each script a text has (han, arabic, cyrillic, latin)."""
+    counts = {"han": 0, "arabic": 0, "cyrillic": 0, "latin": 0}
+    for char in text[:MAX_QUERY_CHARS]:
+        if not char.isalpha():
+            continue
+        if _HAN_RUN.match(char):
+            counts["han"] += 1
+        elif "\u0600" <= char <= "\u06ff" or "\u0750" <= char <= "\u077f":
+            counts["arabic"] += 1
+        elif "\u0400" <= char <= "\u04ff":
+            counts["cyrillic"] += 1
+        elif char.isascii() or "\u00c0" <= char <= "\u024f":
+            counts["latin"] += 1
+    return counts

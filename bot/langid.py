@@ -1,0 +1,69 @@
+"""Which Latin-script language a message is in, from character trigrams.
+
+Function words alone cannot tell "Nitafikaje Jinhua?" (Swahili) from English, so each
+language gets a trigram profile learnt at start-up from the knowledge base's own texts in
+that language, which the staff keep complete in all eight languages anyway.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from bot.knowledge.pinyin import segment
+
+LATIN_LANGUAGES = ("en", "fr", "es", "pt", "sw")
+# A guess must beat the runner-up by this many nats per trigram, or we do not guess.
+MIN_MARGIN = 0.05
+# Fewest syllables for a message made only of pinyin to count as Chinese.
+MIN_PINYIN_SYLLABLES = 4
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFC", text).lower()
+
+
+def _trigrams(text: str) -> Iterable[str]:
+    for word in _normal(text).split():
+        word = "".join(c for c in word if c.isalpha() or c == "'")
+        if word:
+            padded = f" {word} "
+            yield from (padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+class LatinLanguageGuesser:
+    """Naive Bayes over character trigrams, one profile per Latin-script language."""
+
+    def __init__(self, samples: Mapping[str, Iterable[str]]) -> None:
+        self._logp: dict[str, dict[str, float]] = {}
+        self._floor: dict[str, float] = {}
+        for lang in LATIN_LANGUAGES:
+            counts = Counter(g for text in samples.get(lang, ()) for g in _trigrams(text))
+            total = sum(counts.values()) + len(counts) + 1
+            self._logp[lang] = {g: math.log((c + 1) / total) for g, c in counts.items()}
+            self._floor[lang] = math.log(1 / total)
+
+    def guess(self, text: str) -> str | None:
+        if _is_pinyin(text):
+            return "zh"
+        grams = list(_trigrams(text))
+        if not grams:
+            return None
+        scores = {
+            lang: sum(self._logp[lang].get(g, self._floor[lang]) for g in grams) / len(grams)
+            for lang in LATIN_LANGUAGES
+        }
+        ranked = sorted(scores, key=lambda k: -scores[k])
+        if scores[ranked[0]] - scores[ranked[1]] < MIN_MARGIN:
+            return None
+        return ranked[0]
+
+
+def _is_pinyin(text: str) -> bool:
+    tokens = [t for t in _normal(text).split() if t.isalpha()]
+    parts = [segment(t) if t.isascii() else None for t in tokens]
+    if len(tokens) < 2 or not all(parts):
+        return False
+    return sum(len(p) for p in parts if p) >= MIN_PINYIN_SYLLABLES
