@@ -1,0 +1,35 @@
+"""Configuration from environment variables; secrets never live in the repository."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    knowledge_dir: Path = ROOT / "knowledge"
+    db_path: str = str(ROOT / "data" / "bot.sqlite3")
+    staff_ids: frozenset[str] = frozenset()  # "telegram:123456", "console:local"
+    telegram_token: str | None = None
+    telegram_api_url: str | None = None  # another Bot API server (tests, self-hosted)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
+        staff = frozenset(s.strip() for s in env.get("BOT_STAFF_IDS", "").split(",") if s.strip())
+        return cls(
+            knowledge_dir=Path(env.get("BOT_KNOWLEDGE_DIR", str(ROOT / "knowledge"))),
+            db_path=env.get("BOT_DB", str(ROOT / "data" / "bot.sqlite3")),
+            staff_ids=staff,
+            telegram_token=env.get("TELEGRAM_TOKEN") or None,
+            telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+        )
+
+    def __repr__(self) -> str:
+        # Never print the token, whatever logs a Config.
+        token = "set" if self.telegram_token else "unset"
+        return f"Config(knowledge_dir={self.knowledge_dir}, db_path={self.db_path}, token={token})"

@@ -1,0 +1,1 @@
+"""The transport-agnostic core: message types, dispatcher, replies."""

@@ -1,0 +1,103 @@
+"""Turn knowledge outcomes into replies in the user's language."""
+
+from __future__ import annotations
+
+from bot.core.payloads import MenuPress, TopicPress, encode
+from bot.core.types import Button, Location, Reply
+from bot.i18n import N_, Translator
+from bot.knowledge.model import FACETS, Ambiguous, Answer, NoMatch, Topic
+from bot.knowledge.service import KnowledgeService
+
+FACET_LABELS = {
+    "getting_there": N_("Getting there"),
+    "hours": N_("Opening hours"),
+    "interview_angles": N_("Interview angles"),
+    "filming": N_("Filming"),
+    "how_to_join": N_("How to take part"),
+    "contact": N_("Contact"),
+}
+KIND_LABELS = {
+    "route": N_("Interview routes"),
+    "event": N_("Events and programmes"),
+    "faq": N_("Practical help"),
+}
+OVERVIEW_LABEL = N_("Overview")
+
+
+def facet_label(facet: str, t: Translator) -> str:
+    return t.gettext(FACET_LABELS[facet])
+
+
+def answer_reply(topic: Topic, facet: str | None, asked: str | None, t: Translator) -> Reply:
+    """A topic's overview or facet, with buttons for its other facets."""
+    lines = [topic.name(t.lang), ""]
+    if asked and asked != facet:
+        lines += [
+            t.gettext("I have no details on “%(facet)s” for this topic yet. Here is what I know:")
+            % {"facet": facet_label(asked, t)},
+            "",
+        ]
+    lines.append(topic.text(t.lang, facet))
+    buttons = [
+        Button(facet_label(name, t), encode(TopicPress(topic.id, name)))
+        for name in FACETS
+        if name in topic.facets and name != facet
+    ]
+    if facet:
+        buttons.insert(0, Button(t.gettext(OVERVIEW_LABEL), encode(TopicPress(topic.id))))
+    return Reply("\n".join(lines), t.lang, tuple(buttons), _location(topic, facet, t))
+
+
+def _location(topic: Topic, facet: str | None, t: Translator) -> Location | None:
+    """A map pin where it helps: the overview or directions of a place with coordinates."""
+    where = topic.location
+    if where is None or where.lat is None or where.lon is None:
+        return None
+    if facet not in (None, "getting_there"):
+        return None
+    address = where.address.get(t.lang) or where.address["en"]
+    return Location(where.lat, where.lon, topic.name(t.lang), address)
+
+
+def ambiguous_reply(outcome: Ambiguous, knowledge: KnowledgeService, t: Translator) -> Reply:
+    buttons = []
+    for topic_id in outcome.candidates:
+        topic = knowledge.topic(topic_id)
+        if topic is not None:
+            facet = outcome.facet if outcome.facet in topic.facets else None
+            buttons.append(Button(topic.name(t.lang), encode(TopicPress(topic_id, facet))))
+    return Reply(t.gettext("Did you mean:"), t.lang, tuple(buttons))
+
+
+def no_match_reply(t: Translator) -> Reply:
+    text = t.gettext("Sorry, I can't help with that. I can answer questions about these topics:")
+    return Reply(text, t.lang, menu_buttons(t))
+
+
+def menu_buttons(t: Translator) -> tuple[Button, ...]:
+    return tuple(
+        Button(t.gettext(label), encode(MenuPress(kind))) for kind, label in KIND_LABELS.items()
+    )
+
+
+def kind_menu_reply(kind: str, knowledge: KnowledgeService, t: Translator) -> Reply:
+    """The topics of one kind, as buttons."""
+    label = KIND_LABELS.get(kind)
+    if label is None:
+        return no_match_reply(t)
+    buttons = tuple(
+        Button(topic.name(t.lang), encode(TopicPress(topic.id))) for topic in knowledge.topics(kind)
+    )
+    return Reply(t.gettext(label) + ":", t.lang, buttons)
+
+
+def outcome_reply(
+    outcome: Answer | Ambiguous | NoMatch, knowledge: KnowledgeService, t: Translator
+) -> Reply:
+    if isinstance(outcome, Answer):
+        topic = knowledge.topic(outcome.topic_id)
+        assert topic is not None  # the index only answers with its own topics
+        return answer_reply(topic, outcome.facet, outcome.asked, t)
+    if isinstance(outcome, Ambiguous):
+        return ambiguous_reply(outcome, knowledge, t)
+    return no_match_reply(t)

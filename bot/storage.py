@@ -1,0 +1,103 @@
+"""The embedded SQLite store: one connection, numbered migrations, conversation state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import aiosqlite
+
+# Append only: a deployed database has run every migration up to its user_version.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE conversations (
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        lang TEXT,
+        last_lang TEXT,
+        last_topic TEXT,
+        choices TEXT NOT NULL DEFAULT '[]',
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (channel, user_id)
+    )
+    """,
+)
+
+
+async def open_database(path: str | Path) -> aiosqlite.Connection:
+    """Open (creating if needed) the database and bring its schema up to date."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(str(path))
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA busy_timeout=5000")
+    await migrate(db)
+    return db
+
+
+async def migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
+        await db.executescript(f"BEGIN; {statement}; PRAGMA user_version = {number}; COMMIT;")
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """What the core remembers about one user on one channel."""
+
+    channel: str
+    user_id: str
+    lang: str | None = None  # chosen with /language; wins over any guess
+    last_lang: str | None = None  # language of the last reply, for "1" or "😊"
+    last_topic: str | None = None  # for follow-ups such as "how do I get there?"
+    choices: tuple[str, ...] = ()  # payloads of the last numbered choices
+
+    def updated(self, **changes: object) -> Conversation:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class ConversationStore:
+    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def get(self, channel: str, user_id: str) -> Conversation:
+        async with self._db.execute(
+            "SELECT lang, last_lang, last_topic, choices FROM conversations"
+            " WHERE channel = ? AND user_id = ?",
+            (channel, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return Conversation(channel, user_id)
+        return Conversation(channel, user_id, row[0], row[1], row[2], tuple(json.loads(row[3])))
+
+    async def save(self, state: Conversation) -> None:
+        await self._db.execute(
+            "INSERT INTO conversations"
+            " (channel, user_id, lang, last_lang, last_topic, choices, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, user_id) DO UPDATE SET lang = excluded.lang,"
+            " last_lang = excluded.last_lang, last_topic = excluded.last_topic,"
+            " choices = excluded.choices, updated_at = excluded.updated_at",
+            (
+                state.channel,
+                state.user_id,
+                state.lang,
+                state.last_lang,
+                state.last_topic,
+                json.dumps(list(state.choices)),
+                self._clock(),
+            ),
+        )
+        await self._db.commit()
+
+    async def forget(self, channel: str, user_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM conversations WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+        await self._db.commit()
