@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build_app
+from bot.config import Config
+from bot.knowledge.service import KnowledgeService
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeService:
+    """The real knowledge base, loaded once: tests must pass on what staff ship."""
+    return KnowledgeService(KNOWLEDGE)
+
+
+@pytest.fixture
+async def app(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[App]:
+    """The whole bot on a real SQLite file, staff = console:staff-1."""
+    config = replace(
+        Config(), db_path=str(tmp_path / "bot.sqlite3"), staff_ids=frozenset({"console:staff-1"})
+    )
+    app = await build_app(config, knowledge)
+    yield app
+    await app.close()

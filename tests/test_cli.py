@@ -1,0 +1,103 @@
+"""The command line, run as a user would: a subprocess, real files, real stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+SUBCOMMANDS = ("run", "chat", "ask", "eval", "kb")
+
+
+def bot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "TELEGRAM_TOKEN": "", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=60,
+    )  # fmt: skip
+
+
+def test_help_lists_every_subcommand() -> None:
+    result = bot("--help")
+    assert result.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in result.stdout
+
+
+def test_ask_json_batch_keeps_order_and_runs_after_first(tmp_path: Path) -> None:
+    batch = tmp_path / "q.jsonl"
+    rows = [
+        {"q": "义乌国际商贸城几点开门"},
+        {"q": "and the opening hours?", "after": "What is the Shangshan site?"},
+        {"q": "tell me a joke", "lang": "fr"},
+        {"q": "and the opening hours?"},
+    ]
+    batch.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    result = bot("ask", "--json", "--batch", str(batch), env={"BOT_DB": str(tmp_path / "x.db")})
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["q"] for o in out] == [r["q"] for r in rows]
+    assert set(out[0]) == {"q", "topic", "facet", "lang", "confidence", "text"}
+    assert (out[0]["topic"], out[0]["facet"], out[0]["lang"]) == ("yiwu-trade-city", "hours", "zh")
+    assert (out[1]["topic"], out[1]["facet"]) == ("shangshan-site", "hours")
+    assert (out[2]["topic"], out[2]["lang"]) == (None, "fr")
+    assert out[3]["topic"] != "shangshan-site"  # each line is a fresh conversation
+    assert all(0 <= o["confidence"] <= 1 for o in out)
+
+
+def test_ask_reads_batch_from_stdin() -> None:
+    result = bot("ask", "--json", "--batch", "-", stdin='{"q": "Shangshan"}\n')
+    assert json.loads(result.stdout)["topic"] == "shangshan-site"
+
+
+def test_plain_ask_prints_the_answer_text() -> None:
+    result = bot("ask", "--lang", "ru", "Shangshan")
+    assert result.returncode == 0
+    assert any("\u0400" <= c <= "\u04ff" for c in result.stdout)
+
+
+def test_console_chat_follows_up_and_numbers_choices(tmp_path: Path) -> None:
+    script = "Where is the Shangshan site?\nhow do I get there?\ntell me a joke\n1\n"
+    result = bot("chat", stdin=script, env={"BOT_DB": str(tmp_path / "chat.db")})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Shangshan" in result.stdout and "  1. " in result.stdout
+
+
+def test_run_without_token_falls_back_to_console_and_says_how_to_go_live(tmp_path: Path) -> None:
+    result = bot(stdin="Shangshan\n", env={"BOT_DB": str(tmp_path / "run.db")})
+    assert result.returncode == 0
+    assert "TELEGRAM_TOKEN" in result.stdout
+    assert "Shangshan" in result.stdout
+
+
+def test_kb_check_passes_on_the_real_base_and_fails_on_a_broken_one(tmp_path: Path) -> None:
+    good = bot("kb", "check")
+    assert good.returncode == 0, good.stdout
+    assert "wuzhou-ancient-city" in good.stdout and "0 errors" in good.stdout
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "facets.yaml").write_text("{}\n")
+    (tmp_path / "routes" / "oops.yaml").write_text("id: oops\nkind: route\ntitle: [\n")
+    bad = bot("kb", "check", "--dir", str(tmp_path))
+    assert bad.returncode == 1
+    assert "oops.yaml:3" in bad.stdout or "oops.yaml:4" in bad.stdout
+
+
+def test_eval_reports_accuracy_by_language_and_style(tmp_path: Path) -> None:
+    rows = [
+        {"q": "Where is Shangshan?", "lang": "en", "expect": "shangshan-site", "style": "plain"},
+        {"q": "tell me a joke", "lang": "en", "expect": None, "style": "out-of-scope"},
+    ]  # fmt: skip
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    result = bot("eval", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "in-scope top-1:         1/1 (100.0 %)" in result.stdout
+    assert "out-of-scope rejected:  1/1 (100.0 %)" in result.stdout
+    assert "out-of-scope" in result.stdout and "plain" in result.stdout

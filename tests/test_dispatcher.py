@@ -1,0 +1,191 @@
+"""Whole conversations through the dispatcher, on a real SQLite file."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from bot.app import App, build_app
+from bot.config import Config
+from bot.core.types import Channel, Incoming, Reply
+from bot.i18n import translator
+from bot.knowledge.model import Ambiguous, Answer, NoMatch
+from bot.knowledge.service import KnowledgeService
+from tests.conftest import FIXTURE_KB
+
+
+def say(
+    text: str, user: str = "u1", hint: str | None = None, payload: str | None = None
+) -> Incoming:
+    return Incoming(Channel.CONSOLE, user, user, text, payload, None, hint)
+
+
+def outcome(replies: list[Reply]) -> object:
+    return replies[-1].meta.get("outcome")
+
+
+async def test_follow_up_keeps_the_topic_and_the_language(app: App) -> None:
+    first = await app.dispatcher.handle(say("c'est quoi le site de Shangshan ?"))
+    assert isinstance(outcome(first), Answer) and first[-1].lang == "fr"
+    second = await app.dispatcher.handle(say("et les horaires ?"))
+    result = outcome(second)
+    assert isinstance(result, Answer)
+    assert (result.topic_id, result.facet) == ("shangshan-site", "hours")
+    assert second[-1].lang == "fr"
+    assert second[-1].text.startswith(app.knowledge.topic("shangshan-site").name("fr"))  # type: ignore[union-attr]
+
+
+async def test_no_match_offers_the_topic_menu_in_the_users_language(app: App) -> None:
+    replies = await app.dispatcher.handle(say("Cuéntame un chiste, por favor"))
+    assert isinstance(outcome(replies), NoMatch)
+    assert replies[-1].lang == "es"
+    assert [b.payload for b in replies[-1].buttons] == [
+        "menu:v1:route",
+        "menu:v1:event",
+        "menu:v1:faq",
+    ]
+
+
+async def test_numbered_choice_presses_the_button(app: App) -> None:
+    menu = await app.dispatcher.handle(say("tell me a joke"))
+    assert menu[-1].buttons
+    routes = await app.dispatcher.handle(say("1"))
+    assert {b.payload for b in routes[-1].buttons} >= {"topic:v1:shangshan-site"}
+    index = [b.payload for b in routes[-1].buttons].index("topic:v1:shangshan-site")
+    answer = await app.dispatcher.handle(say(str(index + 1)))
+    assert answer[-1].text.startswith("Shangshan")
+
+
+async def test_out_of_range_number_asks_again(app: App) -> None:
+    await app.dispatcher.handle(say("tell me a joke"))
+    replies = await app.dispatcher.handle(say("9"))
+    assert "1" in replies[-1].text and "3" in replies[-1].text
+    assert len(replies[-1].buttons) == 3
+
+
+async def test_language_choice_is_saved_and_survives_a_restart(
+    app: App, knowledge: KnowledgeService
+) -> None:
+    replies = await app.dispatcher.handle(say("/language ar"))
+    assert replies[-1].lang == "ar"
+    reborn = await build_app(app.config, knowledge)
+    try:
+        later = await reborn.dispatcher.handle(say("Where is Yiwu market?"))
+        assert later[-1].lang == "ar"
+        assert isinstance(outcome(later), Answer)
+    finally:
+        await reborn.close()
+
+
+async def test_language_buttons_and_unknown_language(app: App) -> None:
+    menu = await app.dispatcher.handle(say("/language"))
+    assert len(menu[-1].buttons) == 8
+    pressed = await app.dispatcher.handle(say("", payload="lang:v1:sw"))
+    assert pressed[-1].lang == "sw"
+    unknown = await app.dispatcher.handle(say("/language klingon"))
+    assert unknown[-1].lang == "sw" and "klingon" in unknown[-1].text
+
+
+async def test_platform_hint_sets_the_reply_language(app: App) -> None:
+    replies = await app.dispatcher.handle(say("Shangshan", hint="pt-BR"))
+    assert replies[-1].lang == "pt"
+
+
+async def test_forget_erases_the_conversation(app: App) -> None:
+    await app.dispatcher.handle(say("/language ru"))
+    await app.dispatcher.handle(say("/forget"))
+    replies = await app.dispatcher.handle(say("Where is Yiwu market?"))
+    assert replies[-1].lang == "en"
+    followup = await app.dispatcher.handle(say("/forget"))
+    assert followup[-1].lang == "en"
+
+
+async def test_staff_command_is_refused_to_others_and_runs_for_staff(app: App) -> None:
+    refused = await app.dispatcher.handle(say("/reload", user="visitor"))
+    assert "staff" in refused[-1].text
+    done = await app.dispatcher.handle(say("/reload", user="staff-1"))
+    assert str(len(app.knowledge.topics())) in done[-1].text
+
+
+async def test_staff_reload_keeps_the_old_base_when_the_new_one_is_broken(
+    tmp_path: Path, app: App
+) -> None:
+    broken = tmp_path / "kb"
+    (broken / "faq").mkdir(parents=True)
+    (broken / "facets.yaml").write_text("{}\n")
+    (broken / "faq" / "bad.yaml").write_text("id: bad\n")
+    service = KnowledgeService(app.config.knowledge_dir)
+    staff_app = await build_app(replace(app.config, db_path=str(tmp_path / "s.sqlite3")), service)
+    try:
+        service.root = broken
+        replies = await staff_app.dispatcher.handle(say("/reload", user="staff-1"))
+        assert "bad.yaml" in replies[-1].text
+        still = await staff_app.dispatcher.handle(say("Shangshan"))
+        assert isinstance(outcome(still), Answer)
+    finally:
+        await staff_app.close()
+
+
+async def test_unknown_command_and_forged_payload_explain_themselves(app: App) -> None:
+    unknown = await app.dispatcher.handle(say("/teleport now"))
+    assert "/teleport" in unknown[-1].text and "/help" in unknown[-1].text
+    forged = await app.dispatcher.handle(say("", payload="topic:v9:../../etc/passwd"))
+    assert forged[-1].buttons  # the menu, not a crash
+    missing = await app.dispatcher.handle(say("", payload="topic:v1:no-such-topic"))
+    assert missing[-1].buttons
+
+
+async def test_deep_link_opens_a_topic(app: App) -> None:
+    replies = await app.dispatcher.handle(say("/start topic_shangshan-site"))
+    assert replies[-1].text.startswith("Shangshan")
+
+
+async def test_greetings_and_thanks_are_small_talk(app: App) -> None:
+    hello = await app.dispatcher.handle(say("你好"))
+    assert hello[-1].lang == "zh" and hello[-1].buttons
+    thanks = await app.dispatcher.handle(say("asante sana"))
+    assert thanks[-1].lang == "sw" and "outcome" not in thanks[-1].meta
+
+
+def _event_file(topic_id: str, keyword: str) -> str:
+    langs = ("en", "zh", "fr", "es", "ar", "ru", "pt", "sw")
+    text = "".join(f"  {lang}: {topic_id} {lang}\n" for lang in langs)
+    words = "".join(f"  {lang}: [{keyword}]\n" for lang in langs)
+    return (
+        f"id: {topic_id}\nkind: event\ntitle:\n{text}aliases: [{topic_id}]\n"
+        f"keywords:\n{words}questions:\n{words}answer:\n{text}facets: {{}}\n"
+    )
+
+
+async def test_ambiguous_shows_choices_and_a_number_picks_one(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, kb)
+    (kb / "events").mkdir()
+    for topic_id in ("lantern-fair", "tea-fair"):
+        (kb / "events" / f"{topic_id}.yaml").write_text(_event_file(topic_id, "festival"))
+    config = Config(knowledge_dir=kb, db_path=str(tmp_path / "a.sqlite3"))
+    app = await build_app(config)
+    try:
+        replies = await app.dispatcher.handle(say("festival"))
+        result = outcome(replies)
+        assert isinstance(result, Ambiguous)
+        assert [b.payload for b in replies[-1].buttons] == [
+            f"topic:v1:{c}" for c in result.candidates
+        ]
+        chosen = await app.dispatcher.handle(say("2"))
+        assert chosen[-1].text.startswith(f"{result.candidates[1]} en")
+    finally:
+        await app.close()
+
+
+async def test_a_failure_in_one_message_becomes_a_translated_apology(
+    tmp_path: Path, knowledge: KnowledgeService
+) -> None:
+    broken = await build_app(Config(db_path=str(tmp_path / "gone.sqlite3")), knowledge)
+    await broken.db.close()  # storage fails under the dispatcher, as a full disk would
+    replies = await broken.dispatcher.handle(say("Shangshan", hint="fr"))
+    assert replies[-1].lang == "fr"
+    assert replies[-1].text == translator("fr").gettext(
+        "Sorry, something went wrong on my side. Please try again."
+    )

@@ -1,0 +1,105 @@
+"""Catalogs are complete in all 8 languages, placeholders intact, and languages resolve."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES_DIR, detect_language, resolve_language, supported, translator
+from bot.knowledge.model import LANGUAGES
+from bot.knowledge.service import KnowledgeService
+from tests.conftest import ROOT
+
+
+def catalog(lang: str):  # type: ignore[no-untyped-def]
+    with (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def test_template_is_up_to_date_with_the_code(tmp_path: Path) -> None:
+    fresh = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+         "-k", "N_", "--no-location", "-o", str(fresh), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    with fresh.open("rb") as handle:
+        extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    with (LOCALES_DIR / "messages.pot").open("rb") as handle:
+        committed = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    assert extracted == committed, "run: pybabel extract (see README, Translations)"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_language_has_every_string_with_intact_placeholders(lang: str) -> None:
+    with (LOCALES_DIR / "messages.pot").open("rb") as handle:
+        template = {m.id for m in read_po(handle) if m.id}
+    translated = catalog(lang)
+    for message in translated:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), f"{lang}: untranslated {message.id!r}"
+        assert not message.fuzzy, f"{lang}: fuzzy {message.id!r}"
+        assert list(message.check(translated)) == [], f"{lang}: {message.id!r}"
+    assert {m.id for m in translated if m.id} == template
+
+
+def test_translations_are_really_used() -> None:
+    assert translator("fr").gettext("Did you mean:") != "Did you mean:"
+    assert translator("zh").gettext("Did you mean:") != translator("ru").gettext("Did you mean:")
+    assert "5" in translator("ru").ngettext(
+        "Knowledge base reloaded: %(count)d topic.",
+        "Knowledge base reloaded: %(count)d topics.",
+        5,
+    ) % {"count": 5}
+
+
+@pytest.mark.parametrize(
+    ("code", "lang"),
+    [("fr-FR", "fr"), ("zh-hans", "zh"), ("zh-TW", "zh"), ("pt-BR", "pt"), ("sw", "sw"),
+     ("de", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_platform_codes_map_onto_our_languages(code: str | None, lang: str | None) -> None:
+    assert supported(code) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("义乌国际商贸城几点开门", "zh"),
+        ("ما هي مدينة ووتشو القديمة؟", "ar"),
+        ("Как добраться до Цзиньхуа?", "ru"),
+        ("Comment se rendre au site de Shangshan ?", "fr"),
+        ("¿Dónde está el mercado de Yiwu?", "es"),
+        ("Onde fica o mercado de Yiwu?", "pt"),
+        ("Soko la Yiwu liko wapi?", "sw"),
+        ("Where is the Yiwu market?", "en"),
+        ("Where is 婺州古城?", "en"),
+        ("jinhua guoji chuanbo zhongxin shi shenme", "zh"),
+    ],
+)
+def test_language_is_detected_from_script_and_words(
+    knowledge: KnowledgeService, text: str, lang: str
+) -> None:
+    assert detect_language(text, knowledge.guess_latin_language) == lang
+
+
+def test_resolution_order_is_saved_then_hint_then_text_then_english() -> None:
+    assert resolve_language("ar", "fr", "你好") == "ar"
+    assert resolve_language(None, "fr", "你好") == "fr"
+    assert resolve_language(None, None, "你好") == "zh"
+    assert resolve_language(None, None, "🙂") == "en"
+
+
+def test_dates_are_formatted_for_the_locale() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime(2026, 12, 3, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert "2026" in translator("zh").datetime(moment) and "12" in translator("zh").datetime(moment)
+    assert "déc" in translator("fr").datetime(moment)
