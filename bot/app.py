@@ -10,7 +10,7 @@ import aiosqlite
 from bot.config import Config
 from bot.core.dispatcher import Dispatcher
 from bot.knowledge.service import KnowledgeService
-from bot.storage import ConversationStore, open_database
+from bot.storage import ConversationStore, SubscriberStore, open_database
 
 
 @dataclass(slots=True)
@@ -28,6 +28,10 @@ async def build_app(config: Config, knowledge: KnowledgeService | None = None) -
     """Open storage and wire the services; `knowledge` may be shared between apps."""
     knowledge = knowledge or KnowledgeService(config.knowledge_dir)
     db = await open_database(config.db_path)
-    conversations = ConversationStore(db, time.time)
-    dispatcher = Dispatcher(knowledge, conversations, config.staff_ids)
+    dispatcher = Dispatcher(
+        knowledge,
+        ConversationStore(db, time.time),
+        SubscriberStore(db, time.time),
+        config.staff_ids,
+    )
     return App(config, db, knowledge, dispatcher)

@@ -38,7 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the bot (console chat when no token is configured)")
-    run.set_defaults(handler=_cmd_run)
+    run.add_argument(
+        "--webhook", action="store_true", help="serve webhooks (/telegram, /healthz) on PORT"
+    )
+    run.set_defaults(handler=_cmd_run, webhook=False)
 
     chat_cmd = sub.add_parser("chat", help="chat with the bot in this terminal (offline)")
     chat_cmd.add_argument("--lang", help="your language: en zh fr es ar ru pt sw")
@@ -76,8 +79,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = Config.from_env()
     if config.telegram_token is None:
         return _cmd_chat(argparse.Namespace(lang=None, offline_notice=True))
-    print("The Telegram channel is not available yet in this version.", file=sys.stderr)
-    return 2
+    from bot import logs
+    from bot.channels import serve
+
+    logs.configure([config.telegram_token, config.webhook_secret])
+    if getattr(args, "webhook", False):
+        if not config.webhook_secret:
+            print("TELEGRAM_WEBHOOK_SECRET must be set for --webhook.", file=sys.stderr)
+            return 2
+        asyncio.run(serve.webhook(config))
+    else:
+        asyncio.run(serve.polling(config))
+    return 0
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:

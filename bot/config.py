@@ -17,6 +17,10 @@ class Config:
     staff_ids: frozenset[str] = frozenset()  # "telegram:123456", "console:local"
     telegram_token: str | None = None
     telegram_api_url: str | None = None  # another Bot API server (tests, self-hosted)
+    webhook_url: str | None = None  # public https base; /telegram is appended
+    webhook_secret: str | None = None  # checked on every webhook call
+    host: str = "0.0.0.0"
+    port: int = 8080
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -27,9 +31,16 @@ class Config:
             staff_ids=staff,
             telegram_token=env.get("TELEGRAM_TOKEN") or None,
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            host=env.get("HOST", "0.0.0.0"),
+            port=int(env.get("PORT", "8080")),
         )
 
     def __repr__(self) -> str:
         # Never print the token, whatever logs a Config.
         token = "set" if self.telegram_token else "unset"
-        return f"Config(knowledge_dir={self.knowledge_dir}, db_path={self.db_path}, token={token})"
+        return (
+            f"Config(knowledge_dir={self.knowledge_dir}, db_path={self.db_path}, "
+            f"token={token}, webhook_url={self.webhook_url}, port={self.port})"
+        )

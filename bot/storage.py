@@ -23,6 +23,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, user_id)
     )
     """,
+    """
+    CREATE TABLE subscribers (
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        subscribed_at REAL NOT NULL,
+        PRIMARY KEY (channel, user_id)
+    )
+    """,
 )
 
 
@@ -97,7 +107,44 @@ class ConversationStore:
         await self._db.commit()
 
     async def forget(self, channel: str, user_id: str) -> None:
+        """Delete everything kept about a user: conversation and subscription."""
+        for table in ("conversations", "subscribers"):
+            await self._db.execute(
+                f"DELETE FROM {table} WHERE channel = ? AND user_id = ?", (channel, user_id)
+            )
+        await self._db.commit()
+
+
+class SubscriberStore:
+    """Who receives the centre's announcements, and in which language."""
+
+    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def subscribe(self, channel: str, user_id: str, chat_id: str, lang: str) -> bool:
+        """Subscribe, or update the language of a subscription; True if it is new."""
+        async with self._db.execute(
+            "SELECT 1 FROM subscribers WHERE channel = ? AND user_id = ?", (channel, user_id)
+        ) as cursor:
+            existed = await cursor.fetchone() is not None
         await self._db.execute(
-            "DELETE FROM conversations WHERE channel = ? AND user_id = ?", (channel, user_id)
+            "INSERT INTO subscribers (channel, user_id, chat_id, lang, subscribed_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, user_id)"
+            " DO UPDATE SET lang = excluded.lang, chat_id = excluded.chat_id",
+            (channel, user_id, chat_id, lang, self._clock()),
         )
         await self._db.commit()
+        return not existed
+
+    async def unsubscribe(self, channel: str, user_id: str) -> bool:
+        cursor = await self._db.execute(
+            "DELETE FROM subscribers WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+        await self._db.commit()
+        return cursor.rowcount > 0
+
+    async def count(self) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM subscribers") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0

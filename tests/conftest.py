@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +12,8 @@ from bot.config import Config
 from bot.knowledge.service import KnowledgeService
 
 ROOT = Path(__file__).resolve().parent.parent
-KNOWLEDGE = ROOT / "knowledge"
+# BOT_TEST_KNOWLEDGE runs the suite against another copy (e.g. staff edits in progress).
+KNOWLEDGE = Path(os.environ.get("BOT_TEST_KNOWLEDGE", ROOT / "knowledge"))
 FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
 
 
@@ -25,7 +27,10 @@ def knowledge() -> KnowledgeService:
 async def app(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[App]:
     """The whole bot on a real SQLite file, staff = console:staff-1."""
     config = replace(
-        Config(), db_path=str(tmp_path / "bot.sqlite3"), staff_ids=frozenset({"console:staff-1"})
+        Config(),
+        knowledge_dir=KNOWLEDGE,
+        db_path=str(tmp_path / "bot.sqlite3"),
+        staff_ids=frozenset({"console:staff-1"}),
     )
     app = await build_app(config, knowledge)
     yield app

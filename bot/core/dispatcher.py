@@ -23,7 +23,7 @@ from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, THANKS
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Answer, Outcome
 from bot.knowledge.service import KnowledgeService
-from bot.storage import Conversation, ConversationStore
+from bot.storage import Conversation, ConversationStore, SubscriberStore
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Command:
 class Dispatcher:
     knowledge: KnowledgeService
     conversations: ConversationStore
+    subscribers: SubscriberStore
     staff_ids: frozenset[str] = frozenset()
     commands: dict[str, Command] = field(default_factory=dict)
 
@@ -67,11 +68,20 @@ class Dispatcher:
                 "routes": Command(self._menu("route"), N_("interview routes")),
                 "events": Command(self._menu("event"), N_("events and programmes")),
                 "faq": Command(self._menu("faq"), N_("practical help")),
+                "tours": Command(self._coming_soon, N_("media tours and RSVPs")),
+                "mytours": Command(self._coming_soon, N_("your tour bookings")),
+                "plan": Command(self._coming_soon, N_("plan a day of interviews")),
                 "language": Command(self._language, N_("choose your language")),
+                "subscribe": Command(self._subscribe, N_("receive the centre's announcements")),
+                "unsubscribe": Command(self._unsubscribe, N_("stop the announcements")),
                 "forget": Command(self._forget, N_("delete what I remember about you")),
                 "reload": Command(self._reload, N_("reload the knowledge base"), staff_only=True),
             }
         )
+
+    def public_commands(self) -> list[tuple[str, str]]:
+        """(name, untranslated description) of the commands everyone may use."""
+        return [(n, c.description) for n, c in self.commands.items() if not c.staff_only]
 
     def is_staff(self, msg: Incoming) -> bool:
         return f"{msg.channel.value}:{msg.user_id}" in self.staff_ids
@@ -252,10 +262,39 @@ class Dispatcher:
         }
         return Reply(text, lang)
 
+    async def _coming_soon(self, turn: Turn, args: str) -> list[Reply]:
+        text = turn.t.gettext(
+            "This is coming soon. Meanwhile, ask me about the interview routes: /routes"
+        )
+        return [Reply(text, turn.lang)]
+
+    async def _subscribe(self, turn: Turn, args: str) -> list[Reply]:
+        msg = turn.msg
+        new = await self.subscribers.subscribe(
+            msg.channel.value, msg.user_id, msg.chat_id, turn.lang
+        )
+        text = (
+            turn.t.gettext("Subscribed: you will receive the centre's announcements.")
+            if new
+            else turn.t.gettext("You are already subscribed.")
+        )
+        return [Reply(text, turn.lang)]
+
+    async def _unsubscribe(self, turn: Turn, args: str) -> list[Reply]:
+        removed = await self.subscribers.unsubscribe(turn.msg.channel.value, turn.msg.user_id)
+        text = (
+            turn.t.gettext("Unsubscribed: no more announcements.")
+            if removed
+            else turn.t.gettext("You were not subscribed.")
+        )
+        return [Reply(text, turn.lang)]
+
     async def _forget(self, turn: Turn, args: str) -> list[Reply]:
         await self.conversations.forget(turn.state.channel, turn.state.user_id)
         turn.state = Conversation("", "")
-        text = turn.t.gettext("Done: I no longer remember your language or our conversation.")
+        text = turn.t.gettext(
+            "Done: I no longer remember your language, our conversation or your subscription."
+        )
         return [Reply(text, turn.lang)]
 
     async def _reload(self, turn: Turn, args: str) -> list[Reply]:
@@ -276,6 +315,16 @@ class Dispatcher:
 def apology(lang: str) -> Reply:
     t = translator(lang)
     return Reply(t.gettext("Sorry, something went wrong on my side. Please try again."), lang)
+
+
+def flood_notice(lang: str) -> Reply:
+    t = translator(lang)
+    text = t.gettext("You are sending messages very fast. Please wait a few seconds.")
+    return Reply(text, lang)
+
+
+def expired_button_notice(lang: str) -> str:
+    return translator(lang).gettext("This button is no longer valid. Please ask again.")
 
 
 def _with_meta(reply: Reply, outcome: Outcome) -> Reply:
