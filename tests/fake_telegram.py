@@ -12,6 +12,7 @@ import itertools
 import json
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,13 +52,15 @@ class FakeBotAPI:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.calls: list[Call] = []
+        self.counts: Counter[tuple[str, str]] = Counter()  # (method, chat id) -> calls
+        self._reply_waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
         self.updates: list[dict[str, Any]] = []
         self.pushed_at: dict[int, float] = {}
         self.failures: dict[str, list[int]] = {}  # method -> retry_after seconds, one per call
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
-        self._changed = asyncio.Event()
+        self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -104,6 +107,26 @@ class FakeBotAPI:
     def fail_next(self, method: str, retry_after: int = 1) -> None:
         self.failures.setdefault(method, []).append(retry_after)
 
+    def count(self, chat_id: int, method: str = "sendMessage") -> int:
+        return self.counts[(method, str(chat_id))]
+
+    async def wait_reply(self, chat_id: int, count: int, timeout: float = 30.0) -> None:
+        """Wait until `count` messages have been sent to one chat (cheap under load)."""
+        chat = str(chat_id)
+        if self.counts[("sendMessage", chat)] >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._reply_waiters.setdefault(chat, []).append((count, future))
+        await asyncio.wait_for(future, timeout)
+
+    def _wake_reply_waiters(self, chat: str) -> None:
+        sent = self.counts[("sendMessage", chat)]
+        waiting = self._reply_waiters.get(chat, [])
+        for _, future in [w for w in waiting if w[0] <= sent]:
+            if not future.done():
+                future.set_result(None)
+        self._reply_waiters[chat] = [w for w in waiting if w[0] > sent]
+
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         return [
             c
@@ -113,14 +136,12 @@ class FakeBotAPI:
         ]
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the bot did not do what was expected in time")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+        """Wait until the bot's calls satisfy `predicate`; TimeoutError if they never do."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+            except TimeoutError:
+                raise TimeoutError("the bot did not do what was expected in time") from None
 
     # the API ----------------------------------------------------------------------
 
@@ -128,8 +149,14 @@ class FakeBotAPI:
         method = request.path_params["method"]
         params = await self._params(request)
         if method != "getUpdates":
-            self.calls.append(Call(method, params))
-            self._changed.set()
+            call = Call(method, params)
+            self.calls.append(call)
+            chat = str(params.get("chat_id"))
+            self.counts[(method, chat)] += 1
+            if method == "sendMessage":
+                self._wake_reply_waiters(chat)
+            async with self._changed:
+                self._changed.notify_all()
         pending = self.failures.get(method)
         if pending:
             wait = pending.pop(0)

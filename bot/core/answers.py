@@ -49,11 +49,9 @@ def answer_reply(topic: Topic, facet: str | None, asked: str | None, t: Translat
 
 
 def _location(topic: Topic, facet: str | None, t: Translator) -> Location | None:
-    """A map pin where it helps: the overview or directions of a place with coordinates."""
+    """A map pin with the directions to a place that has coordinates."""
     where = topic.location
-    if where is None or where.lat is None or where.lon is None:
-        return None
-    if facet not in (None, "getting_there"):
+    if facet != "getting_there" or where is None or where.lat is None or where.lon is None:
         return None
     address = where.address.get(t.lang) or where.address["en"]
     return Location(where.lat, where.lon, topic.name(t.lang), address)
