@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from bot.knowledge.lexicon import SMALL_TALK_BY_LANGUAGE, STOPWORDS
 from bot.knowledge.pinyin import segment
 
 LATIN_LANGUAGES = ("en", "fr", "es", "pt", "sw")
@@ -19,6 +20,9 @@ LATIN_LANGUAGES = ("en", "fr", "es", "pt", "sw")
 MIN_MARGIN = 0.05
 # Fewest syllables for a message made only of pinyin to count as Chinese.
 MIN_PINYIN_SYLLABLES = 4
+# Each function word of a language ("por", "un") adds this to its per-trigram score: short
+# messages have few trigrams, and function words are the surest clue they hold.
+FUNCTION_WORD_BONUS = 0.3
 
 
 def _normal(text: str) -> str:
@@ -51,8 +55,10 @@ class LatinLanguageGuesser:
         grams = list(_trigrams(text))
         if not grams:
             return None
+        words = _normal(text).split()
         scores = {
             lang: sum(self._logp[lang].get(g, self._floor[lang]) for g in grams) / len(grams)
+            + FUNCTION_WORD_BONUS * sum(_is_clue(w.strip("?!.,¿¡"), lang) for w in words)
             for lang in LATIN_LANGUAGES
         }
         ranked = sorted(scores, key=lambda k: -scores[k])
@@ -61,9 +67,20 @@ class LatinLanguageGuesser:
         return ranked[0]
 
 
+def _is_clue(word: str, lang: str) -> bool:
+    return word in STOPWORDS[lang] or word in SMALL_TALK_BY_LANGUAGE[lang]
+
+
 def _is_pinyin(text: str) -> bool:
+    """Only pinyin words, none a function word of another language, and no lone-vowel
+    syllables, which real pinyin rarely has but "asante" (a-san-te) does."""
     tokens = [t for t in _normal(text).split() if t.isalpha()]
     parts = [segment(t) if t.isascii() else None for t in tokens]
     if len(tokens) < 2 or not all(parts):
         return False
-    return sum(len(p) for p in parts if p) >= MIN_PINYIN_SYLLABLES
+    syllables = [syllable for p in parts if p for syllable in p]
+    if any(len(syllable) == 1 for syllable in syllables):
+        return False
+    if any(t in STOPWORDS[lang] for t in tokens for lang in LATIN_LANGUAGES):
+        return False
+    return len(syllables) >= MIN_PINYIN_SYLLABLES

@@ -163,11 +163,13 @@ async def test_ambiguous_shows_choices_and_a_number_picks_one(tmp_path: Path) ->
     shutil.copytree(FIXTURE_KB, kb)
     (kb / "events").mkdir()
     for topic_id in ("lantern-fair", "tea-fair"):
-        (kb / "events" / f"{topic_id}.yaml").write_text(_event_file(topic_id, "festival"))
+        (kb / "events" / f"{topic_id}.yaml").write_text(
+            _event_file(topic_id, "festival, parade, lantern, dragon")
+        )
     config = Config(knowledge_dir=kb, db_path=str(tmp_path / "a.sqlite3"))
     app = await build_app(config)
     try:
-        replies = await app.dispatcher.handle(say("festival"))
+        replies = await app.dispatcher.handle(say("festival parade lantern dragon"))
         result = outcome(replies)
         assert isinstance(result, Ambiguous)
         assert [b.payload for b in replies[-1].buttons] == [

@@ -98,9 +98,10 @@ def _topic(topic_id: str, keyword: str) -> Topic:
 
 
 def test_near_ties_are_ambiguous_with_both_candidates() -> None:
-    topics = [_topic("lantern-fair", "festival"), _topic("tea-fair", "festival"), _topic("x", "y")]
-    index = KnowledgeIndex(topics, FacetLexicon.load(KNOWLEDGE / "facets.yaml"))
-    outcome = index.match("festival")
+    fillers = [_topic(f"filler-{n}", f"word{n}") for n in range(20)]
+    topics = [_topic("lantern-fair", "festival parade"), _topic("tea-fair", "festival parade")]
+    index = KnowledgeIndex(topics + fillers, FacetLexicon.load(KNOWLEDGE / "facets.yaml"))
+    outcome = index.match("festival parade")
     assert isinstance(outcome, Ambiguous)
     assert set(outcome.candidates) == {"lantern-fair", "tea-fair"}
 

@@ -101,11 +101,17 @@ def test_missing_language_is_reported(kb: Path) -> None:
     ]
 
 
-def test_duplicate_id_and_shared_alias_are_errors(kb: Path) -> None:
+def test_duplicate_id_is_an_error(kb: Path) -> None:
     source = (kb / "routes" / "shangshan-site.yaml").read_text(encoding="utf-8")
     (kb / "routes" / "copy.yaml").write_text(source, encoding="utf-8")
     messages = [p.message for p in check_knowledge(kb).errors]
     assert any("duplicate id 'shangshan-site'" in m for m in messages)
+
+
+def test_alias_of_two_topics_is_an_error(kb: Path) -> None:
+    source = (kb / "routes" / "shangshan-site.yaml").read_text(encoding="utf-8")
+    (kb / "routes" / "copy.yaml").write_text(source.replace("id: shangshan-site", "id: copy"))
+    messages = [p.message for p in check_knowledge(kb).errors]
     assert any("an alias may belong to one topic only" in m for m in messages)
 
 

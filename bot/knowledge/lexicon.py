@@ -54,7 +54,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         "ли же бы не нет да можно нужно есть пожалуйста такое такой"
     ),
     "ar": _set(
-        "في من الى إلى على عن مع هل ما ماذا من متى اين أين كيف لماذا هو هي هم هذا هذه ذلك تلك "
+        "في من الى إلى على عن مع هل ما ماذا من متى اين أين كيف لماذا كم هو هي هم هذا هذه ذلك تلك "
         "انا أنا نحن انت أنت و او أو ثم لا نعم يمكن يمكنني ممكن الذي التي هناك هنا"
     ),
     "zh": frozenset(_ZH_FUNCTION_WORDS.split()),
@@ -76,16 +76,30 @@ FOLLOWUP_WORDS: frozenset[str] = frozenset(
     )
 )
 
-GREETINGS: frozenset[str] = frozenset(
-    terms(
-        "hello hi hey good morning afternoon evening 你好 您好 大家好 bonjour salut bonsoir "
-        "hola buenos dias buenas tardes مرحبا السلام عليكم اهلا привет здравствуйте добрый день "
-        "ola oi bom dia boa tarde habari jambo hujambo mambo salaam"
-    )
-)
-THANKS: frozenset[str] = frozenset(
-    terms(
-        "thanks thank you thx 谢谢 多谢 感谢 merci beaucoup gracias muchas شكرا جزيلا спасибо "
-        "большое obrigado obrigada asante sana"
-    )
-)
+# Greetings and thanks by language: small talk, and strong clues to the language.
+_GREETINGS_BY_LANGUAGE = {
+    "en": "hello hi hey good morning afternoon evening",
+    "zh": "你好 您好 大家好",
+    "fr": "bonjour salut bonsoir",
+    "es": "hola buenos dias buenas tardes",
+    "ar": "مرحبا السلام عليكم اهلا",
+    "ru": "привет здравствуйте добрый день",
+    "pt": "ola oi bom dia boa tarde",
+    "sw": "habari jambo hujambo mambo salaam",
+}
+_THANKS_BY_LANGUAGE = {
+    "en": "thanks thank you thx",
+    "zh": "谢谢 多谢 感谢",
+    "fr": "merci beaucoup",
+    "es": "gracias muchas",
+    "ar": "شكرا جزيلا",
+    "ru": "спасибо большое",
+    "pt": "obrigado obrigada",
+    "sw": "asante sana",
+}
+SMALL_TALK_BY_LANGUAGE: dict[str, frozenset[str]] = {
+    lang: frozenset(terms(_GREETINGS_BY_LANGUAGE[lang] + " " + _THANKS_BY_LANGUAGE[lang]))
+    for lang in _GREETINGS_BY_LANGUAGE
+}
+GREETINGS: frozenset[str] = frozenset(terms(" ".join(_GREETINGS_BY_LANGUAGE.values())))
+THANKS: frozenset[str] = frozenset(terms(" ".join(_THANKS_BY_LANGUAGE.values())))
