@@ -100,7 +100,12 @@ def detect_language(text: str, latin: LatinGuess | None = None) -> str | None:
 
 
 def resolve_language(
-    saved: str | None, hint: str | None, text: str, latin: LatinGuess | None = None
+    saved: str | None,
+    hint: str | None,
+    text: str,
+    latin: LatinGuess | None = None,
+    previous: str | None = None,
 ) -> str:
-    """Saved choice, else the platform's language, else the text's, else English."""
-    return saved or supported(hint) or detect_language(text, latin) or DEFAULT_LANGUAGE
+    """Saved choice, else the platform's language, else the text's, else the language of
+    the conversation so far ("2", "😊" say nothing), else English."""
+    return saved or supported(hint) or detect_language(text, latin) or previous or DEFAULT_LANGUAGE

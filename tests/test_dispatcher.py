@@ -191,3 +191,26 @@ async def test_a_failure_in_one_message_becomes_a_translated_apology(
     assert replies[-1].text == translator("fr").gettext(
         "Sorry, something went wrong on my side. Please try again."
     )
+
+
+async def test_a_facet_without_a_place_asks_which_place(app: App) -> None:
+    replies = await app.dispatcher.handle(say("et les horaires ?"))
+    assert replies[-1].lang == "fr"
+    payloads = [b.payload for b in replies[-1].buttons]
+    assert "topic:v1:shangshan-site:hours" in payloads
+    assert all(p.endswith(":hours") for p in payloads)
+    chosen = await app.dispatcher.handle(
+        say(str(payloads.index("topic:v1:shangshan-site:hours") + 1))
+    )
+    hours = app.knowledge.topic("shangshan-site").text("fr", "hours")  # type: ignore[union-attr]
+    assert hours in chosen[-1].text
+
+
+async def test_a_facet_about_an_unknown_place_is_out_of_scope(app: App) -> None:
+    replies = await app.dispatcher.handle(say("How do I get to Paris from London?"))
+    assert isinstance(outcome(replies), NoMatch)
+    assert [b.payload for b in replies[-1].buttons] == [
+        "menu:v1:route",
+        "menu:v1:event",
+        "menu:v1:faq",
+    ]

@@ -22,6 +22,9 @@ KIND_LABELS = {
     "faq": N_("Practical help"),
 }
 OVERVIEW_LABEL = N_("Overview")
+# A no-match whose question was mostly facet words ("and the opening hours?") asks which
+# place; one with other unknown words ("how do I get to Paris") is out of scope.
+FACET_ONLY_COVERAGE = 0.5
 
 
 def facet_label(facet: str, t: Translator) -> str:
@@ -67,6 +70,17 @@ def ambiguous_reply(outcome: Ambiguous, knowledge: KnowledgeService, t: Translat
     return Reply(t.gettext("Did you mean:"), t.lang, tuple(buttons))
 
 
+def which_place_reply(facet: str, knowledge: KnowledgeService, t: Translator) -> Reply:
+    """A facet asked with no place named and nothing to follow up on: offer the places."""
+    text = t.gettext("Which place do you mean? (%(facet)s)") % {"facet": facet_label(facet, t)}
+    buttons = tuple(
+        Button(topic.name(t.lang), encode(TopicPress(topic.id, facet)))
+        for topic in knowledge.topics()
+        if facet in topic.facets
+    )
+    return Reply(text, t.lang, buttons) if buttons else no_match_reply(t)
+
+
 def no_match_reply(t: Translator) -> Reply:
     text = t.gettext("Sorry, I can't help with that. I can answer questions about these topics:")
     return Reply(text, t.lang, menu_buttons(t))
@@ -98,4 +112,6 @@ def outcome_reply(
         return answer_reply(topic, outcome.facet, outcome.asked, t)
     if isinstance(outcome, Ambiguous):
         return ambiguous_reply(outcome, knowledge, t)
+    if outcome.facet is not None and outcome.confidence >= FACET_ONLY_COVERAGE:
+        return which_place_reply(outcome.facet, knowledge, t)
     return no_match_reply(t)

@@ -102,9 +102,8 @@ class Dispatcher:
             msg.locale_hint,
             msg.text,
             self.knowledge.guess_latin_language,
+            state.last_lang,
         )
-        if not msg.text.strip() and not msg.payload and state.last_lang:
-            lang = state.lang or state.last_lang
         turn = Turn(msg, state, translator(lang), self.is_staff(msg))
         replies = await self._route(turn)
         choices = tuple(b.payload for b in replies[-1].buttons) if replies else ()
