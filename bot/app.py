@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiosqlite
 
 from bot.config import Config
 from bot.core.dispatcher import Dispatcher
+from bot.itinerary.flow import PlanFlow
+from bot.itinerary.service import ItineraryService
+from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.service import KnowledgeService
 from bot.storage import ConversationStore, SubscriberStore, open_database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -24,6 +31,15 @@ class App:
         await self.db.close()
 
 
+def _plan_flow(knowledge: KnowledgeService) -> PlanFlow | None:
+    """Day plans, unless the travel table has errors (then /plan says coming soon)."""
+    try:
+        return PlanFlow(ItineraryService(knowledge, lambda: datetime.now(UTC)), knowledge)
+    except KnowledgeError as exc:
+        log.error("day plans disabled, travel table has errors: %s", exc)
+        return None
+
+
 async def build_app(config: Config, knowledge: KnowledgeService | None = None) -> App:
     """Open storage and wire the services; `knowledge` may be shared between apps."""
     knowledge = knowledge or KnowledgeService(config.knowledge_dir)
@@ -33,5 +49,6 @@ async def build_app(config: Config, knowledge: KnowledgeService | None = None) -
         ConversationStore(db, time.time),
         SubscriberStore(db, time.time),
         config.staff_ids,
+        _plan_flow(knowledge),
     )
     return App(config, db, knowledge, dispatcher)

@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -63,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--errors", action="store_true", help="list the questions it got wrong")
     evaluate.set_defaults(handler=_cmd_eval)
+
+    plan = sub.add_parser("plan", help="a day plan across interview sites (offline)")
+    plan.add_argument("sites", nargs="+", metavar="SITE", help="route ids, e.g. shangshan-site")
+    plan.add_argument("--date", help="YYYY-MM-DD (default: today in Jinhua)")
+    plan.add_argument("--start", default="09:00", help="start time HH:MM (default 09:00)")
+    plan.add_argument("--from", dest="place", default="jinhua-centre", help="start place id")
+    plan.add_argument("--lang", default="en", help="language of the plan")
+    plan.add_argument("--ics", metavar="FILE", help="also write the calendar file here")
+    plan.set_defaults(handler=_cmd_plan)
 
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(title="kb commands", metavar="KB_COMMAND", required=True)
@@ -212,6 +222,37 @@ def _eval_inputs(rows: list[dict[str, Any]], with_hint: bool) -> list[dict[str, 
         {"q": r["q"], "after": r.get("after"), "lang": r.get("lang") if with_hint else None}
         for r in rows
     ]
+
+
+# plan ------------------------------------------------------------------------------
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from datetime import date, time
+
+    from bot.i18n import translator
+    from bot.itinerary.service import ItineraryService
+
+    service = ItineraryService(KnowledgeService(Config.from_env().knowledge_dir), _now_utc)
+    try:
+        day = date.fromisoformat(args.date) if args.date else service.today()
+        start = time.fromisoformat(args.start)
+        plan = service.plan(args.sites, day, args.place, start)
+    except ValueError as exc:
+        print(f"error: {exc}. Sites: {', '.join(service.sites)}; start places: "
+              f"{', '.join(service.start_places)}", file=sys.stderr)  # fmt: skip
+        return 2
+    reply = service.reply(plan, translator(args.lang))
+    print(reply.text)
+    if args.ics and reply.attachment:
+        Path(args.ics).write_bytes(reply.attachment.content)
+    return 0
+
+
+def _now_utc() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
 
 
 # kb check --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -33,6 +34,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, user_id)
     )
     """,
+    "ALTER TABLE conversations ADD COLUMN form TEXT",
 )
 
 
@@ -67,6 +69,7 @@ class Conversation:
     last_lang: str | None = None  # language of the last reply, for "1" or "😊"
     last_topic: str | None = None  # for follow-ups such as "how do I get there?"
     choices: tuple[str, ...] = ()  # payloads of the last numbered choices
+    form: dict[str, Any] | None = None  # a multi-step form in progress (e.g. a day plan)
 
     def updated(self, **changes: object) -> Conversation:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -79,23 +82,27 @@ class ConversationStore:
 
     async def get(self, channel: str, user_id: str) -> Conversation:
         async with self._db.execute(
-            "SELECT lang, last_lang, last_topic, choices FROM conversations"
+            "SELECT lang, last_lang, last_topic, choices, form FROM conversations"
             " WHERE channel = ? AND user_id = ?",
             (channel, user_id),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
             return Conversation(channel, user_id)
-        return Conversation(channel, user_id, row[0], row[1], row[2], tuple(json.loads(row[3])))
+        form = json.loads(row[4]) if row[4] else None
+        return Conversation(
+            channel, user_id, row[0], row[1], row[2], tuple(json.loads(row[3])), form
+        )
 
     async def save(self, state: Conversation) -> None:
         await self._db.execute(
             "INSERT INTO conversations"
-            " (channel, user_id, lang, last_lang, last_topic, choices, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " (channel, user_id, lang, last_lang, last_topic, choices, form, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, user_id) DO UPDATE SET lang = excluded.lang,"
             " last_lang = excluded.last_lang, last_topic = excluded.last_topic,"
-            " choices = excluded.choices, updated_at = excluded.updated_at",
+            " choices = excluded.choices, form = excluded.form,"
+            " updated_at = excluded.updated_at",
             (
                 state.channel,
                 state.user_id,
@@ -103,6 +110,7 @@ class ConversationStore:
                 state.last_lang,
                 state.last_topic,
                 json.dumps(list(state.choices)),
+                json.dumps(state.form) if state.form else None,
                 self._clock(),
             ),
         )

@@ -7,7 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core import answers
-from bot.core.payloads import LanguagePress, MenuPress, Press, TopicPress, decode, encode
+from bot.core.payloads import (
+    LanguagePress,
+    MenuPress,
+    PlanPress,
+    Press,
+    TopicPress,
+    decode,
+    encode,
+)
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import (
     DEFAULT_LANGUAGE,
@@ -18,8 +26,9 @@ from bot.i18n import (
     supported,
     translator,
 )
+from bot.itinerary.flow import PlanFlow
 from bot.knowledge.engine import analyse
-from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, THANKS
+from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, PLAN_PHRASES, THANKS
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Answer, Outcome
 from bot.knowledge.service import KnowledgeService
@@ -58,6 +67,7 @@ class Dispatcher:
     conversations: ConversationStore
     subscribers: SubscriberStore
     staff_ids: frozenset[str] = frozenset()
+    plans: PlanFlow | None = None  # None when the travel table has errors
     commands: dict[str, Command] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -70,7 +80,7 @@ class Dispatcher:
                 "faq": Command(self._menu("faq"), N_("practical help")),
                 "tours": Command(self._coming_soon, N_("media tours and RSVPs")),
                 "mytours": Command(self._coming_soon, N_("your tour bookings")),
-                "plan": Command(self._coming_soon, N_("plan a day of interviews")),
+                "plan": Command(self._plan, N_("plan a day of interviews")),
                 "language": Command(self._language, N_("choose your language")),
                 "subscribe": Command(self._subscribe, N_("receive the centre's announcements")),
                 "unsubscribe": Command(self._unsubscribe, N_("stop the announcements")),
@@ -116,8 +126,13 @@ class Dispatcher:
         payload = turn.msg.payload or self._numbered_choice(turn, text)
         if payload is not None:
             return await self._press(turn, payload)
-        if text.startswith("/"):
+        if text.startswith("/") and text.lower() != "/cancel":
+            turn.state = turn.state.updated(form=None)  # a command leaves any form
             return await self._command(turn, text)
+        if turn.state.form is not None and self.plans is not None:
+            reply, form = self.plans.text(turn.state.form, text, turn.t)
+            turn.state = turn.state.updated(form=form)
+            return [reply]
         if turn.state.choices and text.isdigit():
             return [self._choose_number(turn)]
         return [self._ask(turn, text)]
@@ -143,6 +158,8 @@ class Dispatcher:
         return [self._pressed(turn, press)]
 
     def _pressed(self, turn: Turn, press: Press) -> Reply:
+        if isinstance(press, PlanPress):
+            return self._plan_press(turn, press)
         if isinstance(press, TopicPress):
             topic = self.knowledge.topic(press.topic_id)
             if topic is None:
@@ -152,11 +169,38 @@ class Dispatcher:
             return answers.answer_reply(topic, facet, None, turn.t)
         if isinstance(press, MenuPress):
             return answers.kind_menu_reply(press.kind, self.knowledge, turn.t)
+        assert isinstance(press, LanguagePress)
         return self._set_language(turn, press.lang)
+
+    def _plan_press(self, turn: Turn, press: PlanPress) -> Reply:
+        if self.plans is None or turn.state.form is None:
+            return self._start_plan(turn, "")
+        reply, form = self.plans.press(dict(turn.state.form), press, turn.t)
+        turn.state = turn.state.updated(form=form)
+        return reply
+
+    def _start_plan(self, turn: Turn, text: str) -> Reply:
+        if self.plans is None:
+            return Reply(
+                turn.t.gettext(
+                    "This is coming soon. Meanwhile, ask me about the interview routes: /routes"
+                ),
+                turn.lang,
+            )
+        reply, form = self.plans.start(text, turn.t)
+        turn.state = turn.state.updated(form=form)
+        return reply
+
+    async def _plan(self, turn: Turn, args: str) -> list[Reply]:
+        """Starts a day plan; sites named after /plan are chosen already."""
+        return [self._start_plan(turn, args)]
 
     def _ask(self, turn: Turn, text: str) -> Reply:
         if analyse(text).empty:  # nothing but spaces, emoji or punctuation
             return self._didnt_understand(turn)
+        terms = analyse(text).all_terms
+        if self.plans is not None and any(phrase <= terms for phrase in PLAN_PHRASES):
+            return self._start_plan(turn, text)
         small_talk = self._small_talk(turn, text)
         if small_talk is not None:
             return small_talk

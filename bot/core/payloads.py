@@ -28,7 +28,13 @@ class LanguagePress:
     lang: str
 
 
-Press = TopicPress | MenuPress | LanguagePress
+@dataclass(frozen=True, slots=True)
+class PlanPress:
+    action: str  # site, done, day, from, at, cancel
+    arg: str | None = None
+
+
+Press = TopicPress | MenuPress | LanguagePress | PlanPress
 
 
 def encode(press: Press) -> str:
@@ -39,6 +45,8 @@ def encode(press: Press) -> str:
             parts = ["menu", VERSION, kind]
         case LanguagePress(lang):
             parts = ["lang", VERSION, lang]
+        case PlanPress(action, arg):
+            parts = ["plan", VERSION, action, *([arg] if arg else [])]
     payload = ":".join(parts)
     if len(payload.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"payload longer than {MAX_PAYLOAD_BYTES} bytes: {payload!r}")
@@ -50,6 +58,8 @@ def decode(payload: str) -> Press | None:
     if len(payload.encode()) > MAX_PAYLOAD_BYTES:
         return None
     parts = payload.split(":")
+    if parts[0] == "plan" and len(parts) == 5:  # plan:v1:at:HH:MM
+        parts = [*parts[:3], f"{parts[3]}:{parts[4]}"]
     if len(parts) < 3 or parts[1] != VERSION or not all(parts):
         return None
     kind, args = parts[0], parts[2:]
@@ -59,4 +69,7 @@ def decode(payload: str) -> Press | None:
         return MenuPress(args[0])
     if kind == "lang" and len(args) == 1:
         return LanguagePress(args[0])
+    if kind == "plan" and len(args) in (1, 2):
+        # "at" carries a time (HH:MM), which has a colon of its own.
+        return PlanPress(args[0], ":".join(args[1:]) or None)
     return None

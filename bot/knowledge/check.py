@@ -13,6 +13,10 @@ from bot.knowledge.service import FACETS_FILE
 def print_check(report: LoadReport, root: Path) -> int:
     """Print problems and a topics × languages table; 1 if anything is an error."""
     errors = list(report.errors) + _facet_file_problems(root, report)
+    if report.topics:
+        from bot.itinerary.travel import load_travel
+
+        errors += load_travel(root, report.topics).problems
     for problem in errors:
         print(f"ERROR {problem}")
     for problem in report.warnings:

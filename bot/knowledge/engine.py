@@ -225,6 +225,11 @@ class KnowledgeIndex:
         for index, value in best.items():
             evidence.scores[index] += value
 
+    def named_topics(self, text: str) -> list[Topic]:
+        """Topics named in the text, in the order of the index."""
+        found = self._contained_names(analyse(text))
+        return [self.topics[i] for i in sorted(found)]
+
     def _pinyin_terms(self, query: Query) -> list[str]:
         """Pinyin syllable bigrams of runs of words the index does not know as words:
         "shangmaocheng" is read as pinyin, "jinhua" (a known word) is not read twice."""

@@ -103,3 +103,16 @@ SMALL_TALK_BY_LANGUAGE: dict[str, frozenset[str]] = {
 }
 GREETINGS: frozenset[str] = frozenset(terms(" ".join(_GREETINGS_BY_LANGUAGE.values())))
 THANKS: frozenset[str] = frozenset(terms(" ".join(_THANKS_BY_LANGUAGE.values())))
+
+# Words that ask for a day plan ("plan a day at …", "I have one day, what can I film?").
+_PLAN_WORDS = (
+    "plan itinerary schedule 行程 规划 日程 itineraire planifier itinerario planear "
+    "planificar маршрут спланировать خطة برنامج roteiro planejar ratiba mpango"
+)
+_PLAN_MULTIWORD = (
+    "one day", "a day", "day trip", "一天", "une journée", "un día", "один день",
+    "يوم واحد", "um dia", "siku moja",
+)  # fmt: skip
+PLAN_PHRASES: tuple[frozenset[str], ...] = tuple(
+    frozenset(terms(phrase)) for phrase in (*_PLAN_WORDS.split(), *_PLAN_MULTIWORD)
+)

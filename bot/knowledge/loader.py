@@ -19,7 +19,9 @@ from bot.knowledge.model import (
     KINDS,
     LANGUAGES,
     REQUIRED_ROUTE_FACETS,
+    WEEKDAYS,
     GeoPoint,
+    OpeningHours,
     Topic,
 )
 from bot.knowledge.text import fold
@@ -37,6 +39,7 @@ _TOP_LEVEL = {
     "facets",
     "location",
     "visit_minutes",
+    "opening_hours",
     "sources",
     "todo",
 }
@@ -204,6 +207,7 @@ class _TopicValidator:
             facets=self._facets(str(kind)),
             location=self._location(),
             visit_minutes=self._visit_minutes(),
+            opening_hours=self._opening_hours(),
             todo=self._todo(),
             source=self.path,
         )
@@ -322,6 +326,24 @@ class _TopicValidator:
             return None
         return value
 
+    def _opening_hours(self) -> OpeningHours | None:
+        value = self.data.get("opening_hours")
+        if value is None:
+            return None
+        if value in ("open-access", "by-appointment"):
+            return OpeningHours(str(value))
+        usage = "use open-access, by-appointment or {days: [mon, …], open: 'HH:MM', close: 'HH:MM'}"
+        if not isinstance(value, dict) or set(value) != {"days", "open", "close"}:
+            self.error(("opening_hours",), usage)
+            return None
+        days = value["days"] if isinstance(value["days"], list) else []
+        bad_days = [d for d in days if d not in WEEKDAYS]
+        opens, closes = _minute_of_day(value["open"]), _minute_of_day(value["close"])
+        if not days or bad_days or opens is None or closes is None or opens >= closes:
+            self.error(("opening_hours",), usage + "; open before close")
+            return None
+        return OpeningHours("hours", frozenset(WEEKDAYS.index(d) for d in days), opens, closes)
+
     def _todo(self) -> tuple[str, ...]:
         value = self.data.get("todo") or []
         if not isinstance(value, list):
@@ -330,6 +352,12 @@ class _TopicValidator:
         for index, item in enumerate(value):
             self.warn(("todo", index), f"to fill in: {item}")
         return tuple(str(item) for item in value)
+
+
+def _minute_of_day(value: Any) -> int | None:
+    """Minutes after midnight of "HH:MM" (YAML may also read 09:00 as a number)."""
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value))
+    return int(match[1]) * 60 + int(match[2]) if match else None
 
 
 def _is_coordinate(value: Any, limit: int) -> bool:

@@ -20,6 +20,19 @@ REQUIRED_ROUTE_FACETS: tuple[str, ...] = ("getting_there", "hours", "interview_a
 Text = dict[str, str]  # language -> text
 
 
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """When a site can be visited; minutes after midnight, weekdays 0 = Monday."""
+
+    kind: str  # "hours", "open-access" or "by-appointment"
+    days: frozenset[int] = frozenset(range(7))
+    open_minute: int = 0
+    close_minute: int = 24 * 60
+
+
 @dataclass(frozen=True, slots=True)
 class GeoPoint:
     lat: float | None
@@ -39,6 +52,7 @@ class Topic:
     facets: dict[str, Text]
     location: GeoPoint | None = None
     visit_minutes: int | None = None
+    opening_hours: OpeningHours | None = None
     todo: tuple[str, ...] = ()
     source: Path | None = field(default=None, compare=False)
 

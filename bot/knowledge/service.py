@@ -43,14 +43,22 @@ class KnowledgeService:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._loaded = _load(root)
+        self.version = 1  # bumped on every successful reload
 
     def reload(self) -> int:
         """Load the files again; on any error keep serving the old version and raise."""
         self._loaded = _load(self.root)
+        self.version += 1
         return len(self._loaded.index.topics)
 
     def ask(self, text: str, context: str | None = None) -> Outcome:
         return self._loaded.index.match(text, context)
+
+    def named_topics(self, text: str, kind: str | None = None) -> list[str]:
+        """Topics whose name or alias the text contains (e.g. the sites of a plan request)."""
+        return [
+            t.id for t in self._loaded.index.named_topics(text) if kind is None or t.kind == kind
+        ]
 
     def guess_latin_language(self, text: str) -> str | None:
         return self._loaded.guesser.guess(text)

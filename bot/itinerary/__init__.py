@@ -1,0 +1,1 @@
+"""Day plans across the interview routes: travel table, ordering, map links, calendar."""
