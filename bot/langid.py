@@ -53,9 +53,12 @@ class LatinLanguageGuesser:
         if _is_pinyin(text):
             return "zh"
         grams = list(_trigrams(text))
-        if not grams:
-            return None
         words = _normal(text).split()
+        clues = [
+            w for w in words if any(_is_clue(w.strip("?!.,¿¡"), lang) for lang in LATIN_LANGUAGES)
+        ]
+        if not grams or (len(words) < 2 and not clues):
+            return None  # one word ("cancel", "Shangshan") is too little to tell
         scores = {
             lang: sum(self._logp[lang].get(g, self._floor[lang]) for g in grams) / len(grams)
             + FUNCTION_WORD_BONUS * sum(_is_clue(w.strip("?!.,¿¡"), lang) for w in words)

@@ -101,3 +101,16 @@ def test_eval_reports_accuracy_by_language_and_style(tmp_path: Path) -> None:
     assert "in-scope top-1:         1/1 (100.0 %)" in result.stdout
     assert "out-of-scope rejected:  1/1 (100.0 %)" in result.stdout
     assert "out-of-scope" in result.stdout and "plain" in result.stdout
+
+
+def test_plan_prints_the_day_and_writes_the_calendar(tmp_path: Path) -> None:
+    ics = tmp_path / "plan.ics"
+    options = ["--date", "2099-03-03", "--from", "yiwu-airport", "--start", "08:30"]
+    result = bot(
+        "plan", "shangshan-site", "lizu-village", *options, "--lang", "es", "--ics", str(ics)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Aldea de Lizu" in result.stdout and "min en coche" in result.stdout
+    assert ics.read_bytes().count(b"BEGIN:VEVENT") == 2
+    bad = bot("plan", "atlantis")
+    assert bad.returncode == 2 and "shangshan-site" in bad.stderr

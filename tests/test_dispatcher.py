@@ -214,3 +214,45 @@ async def test_a_facet_about_an_unknown_place_is_out_of_scope(app: App) -> None:
         "menu:v1:event",
         "menu:v1:faq",
     ]
+
+
+async def test_a_day_plan_conversation_in_french(app: App) -> None:
+    first = await app.dispatcher.handle(
+        say("Planifier une journée à la cité antique de Wuzhou et au site de Shangshan")
+    )
+    assert first[-1].lang == "fr"
+    chosen = [b.label for b in first[-1].buttons if b.label.startswith("✅")]
+    assert len(chosen) == 2
+    payloads = [b.payload for b in first[-1].buttons]
+    day = await app.dispatcher.handle(say(str(payloads.index("plan:v1:done") + 1)))
+    assert any(b.payload.startswith("plan:v1:day:") for b in day[-1].buttons)
+    typo = await app.dispatcher.handle(say("2026-02-31"))
+    assert "plan:v1:cancel" in [b.payload for b in typo[-1].buttons]  # asked again, not lost
+    place = await app.dispatcher.handle(say("2099-12-01"))
+    payloads = [b.payload for b in place[-1].buttons]
+    at = await app.dispatcher.handle(say(str(payloads.index("plan:v1:from:jinhua-centre") + 1)))
+    assert "plan:v1:at:09:00" in [b.payload for b in at[-1].buttons]
+    plan = await app.dispatcher.handle(say("", payload="plan:v1:at:09:00"))
+    reply = plan[-1]
+    assert reply.lang == "fr" and reply.attachment is not None
+    assert "Cité antique de Wuzhou" in reply.text and "uri.amap.com" in reply.text
+    assert reply.attachment.content.startswith(b"BEGIN:VCALENDAR")
+    after = await app.dispatcher.handle(say("Shangshan"))
+    assert isinstance(outcome(after), Answer)  # the form is over
+
+
+async def test_the_plan_form_can_be_cancelled_and_needs_a_site(app: App) -> None:
+    start = await app.dispatcher.handle(say("/plan"))
+    assert not [b for b in start[-1].buttons if b.label.startswith("✅")]
+    again = await app.dispatcher.handle(say("", payload="plan:v1:done"))
+    assert again[-1].text.startswith(translator("en").gettext("Please pick at least one site."))
+    cancelled = await app.dispatcher.handle(say("cancel"))
+    assert cancelled[-1].text == translator("en").gettext("Planning cancelled.")
+    answer = await app.dispatcher.handle(say("Where is Yiwu market?"))
+    assert isinstance(outcome(answer), Answer)
+
+
+async def test_a_programme_question_is_not_a_planning_request(app: App) -> None:
+    replies = await app.dispatcher.handle(say("ما هو برنامج سفراء الاتصال الدولي؟"))
+    result = outcome(replies)
+    assert isinstance(result, Answer) and result.topic_id == "ambassadors"

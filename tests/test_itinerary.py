@@ -152,3 +152,44 @@ def test_missing_travel_pair_is_reported_by_kb_check(tmp_path: object) -> None:
     assert [p.message for p in problems] == [
         "no travel time between lizu-village and shangshan-site"
     ]
+
+
+def test_travel_table_matches_its_json_schema() -> None:
+    import json
+
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+
+    from tests.conftest import KNOWLEDGE
+
+    topic = json.loads((KNOWLEDGE / "schema.json").read_text(encoding="utf-8"))
+    travel = json.loads((KNOWLEDGE / "travel.schema.json").read_text(encoding="utf-8"))
+    registry = Registry().with_resource(topic["$id"], Resource.from_contents(topic))
+    validator = jsonschema.Draft202012Validator(travel, registry=registry)
+    validator.validate(yaml.safe_load((KNOWLEDGE / "travel.yaml").read_text(encoding="utf-8")))
+    bad = {"start_places": {}, "minutes": [["a", "b", "ten", "estimate"]]}
+    assert not validator.is_valid(bad)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "plan a day at Wuzhou Ancient City and the Shangshan site",
+        "I have one day, what can I film?",
+        "帮我规划一天的行程",
+        "Je voudrais planifier une journée de tournage",
+        "Quiero planear un día de rodaje",
+        "Помогите спланировать день съёмок",
+        "أريد خطة ليوم تصوير",
+        "Quero planejar um dia de filmagem",
+        "Nisaidie ratiba ya siku moja",
+    ],
+)
+async def test_planning_requests_are_recognised_in_every_language(
+    app: object, request_text: str
+) -> None:
+    from bot.core.types import Channel, Incoming
+
+    replies = await app.dispatcher.handle(Incoming(Channel.CONSOLE, "p", "p", request_text))  # type: ignore[attr-defined]
+    assert "plan:v1:done" in [b.payload for b in replies[-1].buttons]

@@ -246,3 +246,19 @@ async def test_webhook_checks_the_secret_and_answers_once_per_update(
         await asyncio.sleep(0.3)
     assert len(texts(fake)) == 1  # the redelivered update was handled once
     assert any("\u0400" <= ch <= "\u04ff" for ch in texts(fake)[0])
+
+
+async def test_a_day_plan_arrives_with_its_calendar_file(live: FakeBotAPI) -> None:
+    live.push_text(USER, "/plan shangshan-site", lang="en")
+    await next_text(live, 0)
+    for number, data in enumerate(
+        ["plan:v1:site:lizu-village", "plan:v1:done", "plan:v1:day:2099-01-05",
+         "plan:v1:from:yiwu-airport", "plan:v1:at:09:00"], start=1,
+    ):  # fmt: skip
+        live.push_callback(USER, data)
+        await next_text(live, number)
+    await live.wait_for(lambda: bool(live.sent("sendDocument", USER)))
+    document = live.sent("sendDocument", USER)[0].params["document"]
+    assert document["filename"] == "jinhua-plan-2099-01-05.ics"
+    assert document["content"].startswith(b"BEGIN:VCALENDAR")
+    assert "Lizu" in texts(live)[-1] and "Shangshan" in texts(live)[-1]

@@ -105,9 +105,10 @@ GREETINGS: frozenset[str] = frozenset(terms(" ".join(_GREETINGS_BY_LANGUAGE.valu
 THANKS: frozenset[str] = frozenset(terms(" ".join(_THANKS_BY_LANGUAGE.values())))
 
 # Words that ask for a day plan ("plan a day at …", "I have one day, what can I film?").
+# Not "programme", برنامج or mpango: they also name programmes ("the ambassador programme").
 _PLAN_WORDS = (
     "plan itinerary schedule 行程 规划 日程 itineraire planifier itinerario planear "
-    "planificar маршрут спланировать خطة برنامج roteiro planejar ratiba mpango"
+    "planificar маршрут спланировать خطة roteiro planejar ratiba"
 )
 _PLAN_MULTIWORD = (
     "one day", "a day", "day trip", "一天", "une journée", "un día", "один день",
