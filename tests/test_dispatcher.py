@@ -256,3 +256,17 @@ async def test_a_programme_question_is_not_a_planning_request(app: App) -> None:
     replies = await app.dispatcher.handle(say("ما هو برنامج سفراء الاتصال الدولي؟"))
     result = outcome(replies)
     assert isinstance(result, Answer) and result.topic_id == "ambassadors"
+
+
+async def test_subscribe_is_remembered_once_and_forget_removes_it(app: App) -> None:
+    subscribed = await app.dispatcher.handle(say("/subscribe", hint="pt"))
+    assert subscribed[-1].text == translator("pt").gettext(
+        "Subscribed: you will receive the centre's announcements."
+    )
+    again = await app.dispatcher.handle(say("/subscribe", hint="pt"))
+    assert again[-1].text == translator("pt").gettext("You are already subscribed.")
+    assert await app.dispatcher.subscribers.count() == 1
+    await app.dispatcher.handle(say("/forget"))
+    assert await app.dispatcher.subscribers.count() == 0
+    gone = await app.dispatcher.handle(say("/unsubscribe"))
+    assert gone[-1].text == translator("en").gettext("You were not subscribed.")

@@ -181,12 +181,7 @@ class Dispatcher:
 
     def _start_plan(self, turn: Turn, text: str) -> Reply:
         if self.plans is None:
-            return Reply(
-                turn.t.gettext(
-                    "This is coming soon. Meanwhile, ask me about the interview routes: /routes"
-                ),
-                turn.lang,
-            )
+            return _coming_soon_reply(turn)
         reply, form = self.plans.start(text, turn.t)
         turn.state = turn.state.updated(form=form)
         return reply
@@ -196,12 +191,12 @@ class Dispatcher:
         return [self._start_plan(turn, args)]
 
     def _ask(self, turn: Turn, text: str) -> Reply:
-        if analyse(text).empty:  # nothing but spaces, emoji or punctuation
+        query = analyse(text)
+        if query.empty:  # nothing but spaces, emoji or punctuation
             return self._didnt_understand(turn)
-        terms = analyse(text).all_terms
-        if self.plans is not None and any(phrase <= terms for phrase in PLAN_PHRASES):
+        if self.plans is not None and any(phrase <= query.all_terms for phrase in PLAN_PHRASES):
             return self._start_plan(turn, text)
-        small_talk = self._small_talk(turn, text)
+        small_talk = self._small_talk(turn, query.all_terms)
         if small_talk is not None:
             return small_talk
         outcome = self.knowledge.ask(text, turn.state.last_topic)
@@ -213,8 +208,8 @@ class Dispatcher:
         if isinstance(outcome, Answer):
             turn.state = turn.state.updated(last_topic=outcome.topic_id)
 
-    def _small_talk(self, turn: Turn, text: str) -> Reply | None:
-        content = set(analyse(text).all_terms) - ALL_STOPWORDS
+    def _small_talk(self, turn: Turn, terms: frozenset[str]) -> Reply | None:
+        content = terms - ALL_STOPWORDS
         if content and content <= THANKS:
             return Reply(
                 turn.t.gettext("You're welcome! Ask me anything else about Jinhua."), turn.lang
@@ -306,10 +301,7 @@ class Dispatcher:
         return Reply(text, lang)
 
     async def _coming_soon(self, turn: Turn, args: str) -> list[Reply]:
-        text = turn.t.gettext(
-            "This is coming soon. Meanwhile, ask me about the interview routes: /routes"
-        )
-        return [Reply(text, turn.lang)]
+        return [_coming_soon_reply(turn)]
 
     async def _subscribe(self, turn: Turn, args: str) -> list[Reply]:
         msg = turn.msg
@@ -353,6 +345,13 @@ class Dispatcher:
             count,
         ) % {"count": count}
         return [Reply(text, turn.lang)]
+
+
+def _coming_soon_reply(turn: Turn) -> Reply:
+    text = turn.t.gettext(
+        "This is coming soon. Meanwhile, ask me about the interview routes: /routes"
+    )
+    return Reply(text, turn.lang)
 
 
 def apology(lang: str) -> Reply:
