@@ -20,6 +20,7 @@ from bot.core.types import Channel, Incoming, Reply
 from bot.knowledge.loader import check_knowledge
 from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
+from bot.rsvp.service import RsvpService
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +74,21 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--lang", default="en", help="language of the plan")
     plan.add_argument("--ics", metavar="FILE", help="also write the calendar file here")
     plan.set_defaults(handler=_cmd_plan)
+
+    rsvp = sub.add_parser("rsvp", help="media-tour RSVPs (staff)")
+    rsvp_sub = rsvp.add_subparsers(title="rsvp commands", metavar="RSVP_COMMAND", required=True)
+    listing = rsvp_sub.add_parser("list", help="who is coming to a tour")
+    listing.add_argument("tour")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_cmd_rsvp_list)
+    export = rsvp_sub.add_parser("export", help="attendees as CSV (UTF-8 with BOM, for Excel)")
+    export.add_argument("tour")
+    export.add_argument("--out", help="file (default: stdout)")
+    export.set_defaults(handler=_cmd_rsvp_export)
+    checkin = rsvp_sub.add_parser("checkin", help="check someone in by their code")
+    checkin.add_argument("code")
+    checkin.add_argument("--json", action="store_true")
+    checkin.set_defaults(handler=_cmd_rsvp_checkin)
 
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(title="kb commands", metavar="KB_COMMAND", required=True)
@@ -253,6 +269,84 @@ def _now_utc() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
+
+
+# rsvp ------------------------------------------------------------------------------
+
+CSV_HEADERS = ["code", "status", "waitlist position", "name", "outlet", "role", "contact",
+               "language", "checked in"]  # fmt: skip
+
+
+async def _rsvp_service() -> RsvpService:
+    from bot.rsvp.tours import load_tours
+    from bot.storage import open_database
+
+    config = Config.from_env()
+    topics = {t.id for t in KnowledgeService(config.knowledge_dir).topics()}
+    tours, _ = load_tours(config.knowledge_dir, topics)
+    db = await open_database(config.db_path)
+    service = RsvpService(db, tours, _now_utc)
+    await service.setup()
+    return service
+
+
+def _cmd_rsvp_list(args: argparse.Namespace) -> int:
+    async def go() -> list[Any]:
+        service = await _rsvp_service()
+        try:
+            return list(await service.bookings(args.tour))
+        finally:
+            await service.db.close()
+
+    bookings = asyncio.run(go())
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(b) for b in bookings], ensure_ascii=False))
+        return 0
+    confirmed = sum(b.status == "confirmed" for b in bookings)
+    print(f"{args.tour}: {confirmed} confirmed, {len(bookings) - confirmed} waitlisted")
+    for b in bookings:
+        place = f"#{b.position}" if b.position else ""
+        print(f"  {b.code}  {b.status:10} {place:5} {b.name} ({b.outlet})")
+    return 0
+
+
+def _cmd_rsvp_export(args: argparse.Namespace) -> int:
+    async def go() -> bytes:
+        service = await _rsvp_service()
+        try:
+            return await service.export_csv(args.tour, CSV_HEADERS)
+        finally:
+            await service.db.close()
+
+    data = asyncio.run(go())
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def _cmd_rsvp_checkin(args: argparse.Namespace) -> int:
+    async def go() -> Any:
+        service = await _rsvp_service()
+        try:
+            return await service.check_in(args.code)
+        finally:
+            await service.db.close()
+
+    booking = asyncio.run(go())
+    if booking is None or not booking.checked_in:
+        print(f"no confirmed booking with code {args.code!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(booking), ensure_ascii=False))
+    else:
+        print(f"checked in: {booking.name} ({booking.outlet}), tour {booking.tour_id}")
+    return 0
 
 
 # kb check --------------------------------------------------------------------------

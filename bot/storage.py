@@ -35,6 +35,27 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
     "ALTER TABLE conversations ADD COLUMN form TEXT",
+    # RSVPs: one row per (tour, person); seats are counted from it in one transaction.
+    """
+    CREATE TABLE bookings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tour_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        name TEXT NOT NULL,
+        outlet TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT '',
+        contact TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('confirmed', 'waitlisted', 'cancelled')),
+        queued_at REAL NOT NULL,
+        code TEXT NOT NULL UNIQUE,
+        checked_in_at REAL,
+        UNIQUE (tour_id, channel, user_id)
+    );
+    CREATE INDEX bookings_queue ON bookings (tour_id, status, queued_at, id);
+    """,
 )
 
 

@@ -114,3 +114,42 @@ def test_plan_prints_the_day_and_writes_the_calendar(tmp_path: Path) -> None:
     assert ics.read_bytes().count(b"BEGIN:VEVENT") == 2
     bad = bot("plan", "atlantis")
     assert bad.returncode == 2 and "shangshan-site" in bad.stderr
+
+
+def test_rsvp_staff_commands_list_export_and_check_in(tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.knowledge.service import KnowledgeService
+    from bot.rsvp.service import Person, RsvpService
+    from bot.rsvp.tours import load_tours
+    from bot.storage import open_database
+    from tests.conftest import KNOWLEDGE
+
+    db_path = tmp_path / "rsvp.sqlite3"
+
+    async def book() -> str:
+        topics = {t.id for t in KnowledgeService(KNOWLEDGE).topics()}
+        tours, _ = load_tours(KNOWLEDGE, topics)
+        db = await open_database(db_path)
+        service = RsvpService(
+            db, tours, lambda: next(iter(tours.values())).rsvp_closes.replace(year=2026)
+        )
+        await service.setup()
+        booking = await service.request(
+            next(iter(tours)), Person("telegram", "7", "7", "ar", "سارة", "Al Jazeera")
+        )
+        await db.close()
+        return booking.code
+
+    code = asyncio.run(book())
+    env = {"BOT_DB": str(db_path)}
+    listed = bot("rsvp", "list", "jinhua-heritage-and-industry", "--json", env=env)
+    assert json.loads(listed.stdout)[0]["name"] == "سارة"
+    exported = bot(
+        "rsvp", "export", "jinhua-heritage-and-industry", "--out", str(tmp_path / "a.csv"), env=env
+    )
+    assert exported.returncode == 0
+    assert (tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbfcode,status")
+    checked = bot("rsvp", "checkin", code.lower(), "--json", env=env)
+    assert json.loads(checked.stdout)["checked_in"] is True
+    assert bot("rsvp", "checkin", "ZZZZZZ", env=env).returncode == 1

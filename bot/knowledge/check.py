@@ -17,6 +17,9 @@ def print_check(report: LoadReport, root: Path) -> int:
         from bot.itinerary.travel import load_travel
 
         errors += load_travel(root, report.topics).problems
+        from bot.rsvp.tours import load_tours
+
+        errors += load_tours(root, {t.id for t in report.topics})[1]
     for problem in errors:
         print(f"ERROR {problem}")
     for problem in report.warnings:

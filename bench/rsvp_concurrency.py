@@ -1,0 +1,66 @@
+"""500 reporters RSVP for a 30-seat tour at the same moment, through the RSVP service.
+
+    python bench/rsvp_concurrency.py [--users 500] [--seats 30] [--runs 5]
+
+Prints confirmed, waitlisted, errors and RSVPs per second for each run, on a real SQLite
+file. (The same load through the Telegram channel is left for when the RSVP conversation
+lands in the chat; see the open issue.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.rsvp.service import Person, RsvpService  # noqa: E402
+from bot.rsvp.tours import Tour  # noqa: E402
+from bot.storage import open_database  # noqa: E402
+
+CST = timezone(timedelta(hours=8))
+
+
+async def run_once(users: int, seats: int) -> tuple[int, int, int, float, bool]:
+    now = datetime.now(CST)
+    start, end, closes = (now + timedelta(days=d) for d in (9, 9.3, 7))
+    tour = Tour("bench", {"en": "B"}, {"en": "B"}, start, end, closes, {"en": "-"}, (), seats)
+    with tempfile.TemporaryDirectory() as folder:
+        db = await open_database(Path(folder) / "bench.sqlite3")
+        service = RsvpService(db, {"bench": tour}, lambda: datetime.now(CST))
+        await service.setup()
+        people = [Person("telegram", str(n), str(n), "en", f"R{n}", "Outlet") for n in range(users)]
+        start = time.perf_counter()
+        results = await asyncio.gather(
+            *(service.request("bench", p) for p in people), return_exceptions=True
+        )
+        seconds = time.perf_counter() - start
+        await db.close()
+    errors = sum(isinstance(r, BaseException) for r in results)
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    confirmed = sum(r.status == "confirmed" for r in ok)
+    waiting = sorted((r for r in ok if r.status == "waitlisted"), key=lambda r: r.position)
+    in_order = [int(r.user_id) for r in waiting] == sorted(int(r.user_id) for r in waiting)
+    return confirmed, len(waiting), errors, users / seconds, in_order
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--seats", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    for run in range(1, args.runs + 1):
+        confirmed, waiting, errors, rate, in_order = asyncio.run(run_once(args.users, args.seats))
+        print(f"run {run}: confirmed {confirmed}, waitlisted {waiting} (in request order: "
+              f"{in_order}), errors {errors}, {rate:7.1f} RSVPs/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
