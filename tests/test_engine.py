@@ -124,3 +124,9 @@ def test_hostile_input_gets_an_outcome_not_a_traceback(
 ) -> None:
     outcome = knowledge.ask(hostile)
     assert isinstance(outcome, Answer | Ambiguous | NoMatch)
+
+
+def test_a_typo_in_a_facet_word_still_finds_the_facet(knowledge: KnowledgeService) -> None:
+    outcome = knowledge.ask("Как добратся до Шаншань?")
+    assert isinstance(outcome, Answer)
+    assert (outcome.topic_id, outcome.facet) == ("shangshan-site", "getting_there")

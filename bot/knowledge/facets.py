@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge.model import FACETS, LANGUAGES
 from bot.knowledge.text import terms
@@ -15,6 +16,21 @@ from bot.knowledge.text import terms
 class Trigger:
     facet: str
     terms: frozenset[str]
+
+
+TYPO_MIN_LENGTH = 6
+
+
+def _match(term: str, query_terms: frozenset[str]) -> str | None:
+    """The question's term that is this trigger term, exactly or with one typo."""
+    if term in query_terms:
+        return term
+    if len(term) < TYPO_MIN_LENGTH:
+        return None
+    for candidate in query_terms:
+        if abs(len(candidate) - len(term)) <= 1 and Levenshtein.distance(term, candidate) <= 1:
+            return candidate
+    return None
 
 
 class FacetLexicon:
@@ -49,10 +65,12 @@ class FacetLexicon:
         return cls(triggers, defaults)
 
     def detect(self, query_terms: frozenset[str]) -> tuple[str | None, frozenset[str]]:
-        """The facet a question asks about, and the terms that said so."""
+        """The facet a question asks about, and the question's terms that said so.
+        Long trigger words may carry one typo ("добратся" for "добраться")."""
         for trigger in self.triggers:
-            if trigger.terms <= query_terms:
-                return trigger.facet, trigger.terms
+            matched = [_match(term, query_terms) for term in trigger.terms]
+            if all(matched):
+                return trigger.facet, frozenset(m for m in matched if m)
         return None, frozenset()
 
     def default_topic(self, facet: str) -> str | None:
