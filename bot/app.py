@@ -15,6 +15,9 @@ from bot.itinerary.flow import PlanFlow
 from bot.itinerary.service import ItineraryService
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.service import KnowledgeService
+from bot.rsvp.flow import RsvpFlow
+from bot.rsvp.service import RsvpService
+from bot.rsvp.tours import load_tours
 from bot.storage import ConversationStore, SubscriberStore, open_database
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,16 @@ def _plan_flow(knowledge: KnowledgeService) -> PlanFlow | None:
         return None
 
 
+def _rsvp_flow(knowledge: KnowledgeService, db: aiosqlite.Connection) -> RsvpFlow | None:
+    """Media-tour RSVPs, unless tours.yaml has errors (then /tours says coming soon)."""
+    tours, problems = load_tours(knowledge.root, {t.id for t in knowledge.topics()})
+    if problems:
+        log.error("RSVPs disabled, tours.yaml has errors: %s", problems)
+        return None
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    return RsvpFlow(RsvpService(db, tours, clock), knowledge, clock)
+
+
 async def build_app(config: Config, knowledge: KnowledgeService | None = None) -> App:
     """Open storage and wire the services; `knowledge` may be shared between apps."""
     knowledge = knowledge or KnowledgeService(config.knowledge_dir)
@@ -50,5 +63,6 @@ async def build_app(config: Config, knowledge: KnowledgeService | None = None) -
         SubscriberStore(db, time.time),
         config.staff_ids,
         _plan_flow(knowledge),
+        _rsvp_flow(knowledge, db),
     )
     return App(config, db, knowledge, dispatcher)

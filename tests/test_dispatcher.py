@@ -270,3 +270,58 @@ async def test_subscribe_is_remembered_once_and_forget_removes_it(app: App) -> N
     assert await app.dispatcher.subscribers.count() == 0
     gone = await app.dispatcher.handle(say("/unsubscribe"))
     assert gone[-1].text == translator("en").gettext("You were not subscribed.")
+
+
+async def _rsvp_form(app: App, user: str, hint: str) -> list[Reply]:
+    tours = await app.dispatcher.handle(say("/tours", user=user, hint=hint))
+    join = next(b.payload for b in tours[-1].buttons if b.payload.endswith(":join"))
+    await app.dispatcher.handle(say("", user=user, hint=hint, payload=join))
+    for answer in ("王小明", "Xinhua", "camera"):
+        await app.dispatcher.handle(say(answer, user=user, hint=hint))
+    skip = join.replace(":join", ":skip")
+    await app.dispatcher.handle(say("", user=user, hint=hint, payload=skip))
+    return await app.dispatcher.handle(
+        say("", user=user, hint=hint, payload=join.replace(":join", ":consent"))
+    )
+
+
+async def test_an_rsvp_conversation_books_a_seat_with_a_calendar_file(app: App) -> None:
+    tours = await app.dispatcher.handle(say("/tours", hint="zh"))
+    assert "2027" in tours[-1].text and tours[-1].lang == "zh"
+    booked = await _rsvp_form(app, "u1", "zh")
+    assert booked[-1].attachment is not None
+    assert booked[-1].attachment.content.startswith(b"BEGIN:VCALENDAR")
+    assert "签到码" in booked[-1].text
+    join = "rsvp:v1:jinhua-heritage-and-industry:join"
+    again = await app.dispatcher.handle(say("", hint="zh", payload=join))  # changes nothing
+    assert "签到码" in again[-1].text and again[-1].attachment is None
+    assert len(await app.dispatcher.rsvp.service.bookings("jinhua-heritage-and-industry")) == 1  # type: ignore[union-attr]
+    mine = await app.dispatcher.handle(say("/mytours", hint="zh"))
+    assert [b.payload.endswith(":cancel") for b in mine[-1].buttons] == [True]
+
+
+async def test_rsvp_form_rejects_empty_and_too_long_answers(app: App) -> None:
+    tours = await app.dispatcher.handle(say("/tours"))
+    join = next(b.payload for b in tours[-1].buttons if b.payload.endswith(":join"))
+    await app.dispatcher.handle(say("", payload=join))
+    await app.dispatcher.handle(say("Ana"))
+    too_long = await app.dispatcher.handle(say("x" * 500))
+    assert "200" in too_long[-1].text  # asked again for the outlet, with the limit
+    quit_form = await app.dispatcher.handle(say("cancel"))
+    assert "No booking" in quit_form[-1].text
+    assert await app.dispatcher.rsvp.service.bookings_of("console", "u1") == []  # type: ignore[union-attr]
+
+
+async def test_cancelling_promotes_the_next_and_tells_them_in_their_language(app: App) -> None:
+    service = app.dispatcher.rsvp.service  # type: ignore[union-attr]
+    from bot.rsvp.service import Person
+
+    tour = min(service.tours.values(), key=lambda t: t.capacity)
+    for n in range(tour.capacity):
+        await service.request(tour.id, Person("console", f"s{n}", f"s{n}", "en", "S", "O"))
+    waiting = await service.request(tour.id, Person("telegram", "99", "99", "ru", "Ира", "ТАСС"))
+    assert waiting.status == "waitlisted"
+    replies = await app.dispatcher.handle(say("", user="s0", payload=f"rsvp:v1:{tour.id}:cancel"))
+    notice = replies[-1]
+    assert notice.recipient is not None and notice.recipient.chat_id == "99"
+    assert notice.lang == "ru" and notice.attachment is not None

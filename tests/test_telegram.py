@@ -262,3 +262,22 @@ async def test_a_day_plan_arrives_with_its_calendar_file(live: FakeBotAPI) -> No
     assert document["filename"] == "jinhua-plan-2099-01-05.ics"
     assert document["content"].startswith(b"BEGIN:VCALENDAR")
     assert "Lizu" in texts(live)[-1] and "Shangshan" in texts(live)[-1]
+
+
+async def test_a_promotion_notice_reaches_the_promoted_reporters_chat(
+    app: App, live: FakeBotAPI
+) -> None:
+    from bot.rsvp.service import Person
+
+    service = app.dispatcher.rsvp.service  # type: ignore[union-attr]
+    tour = min(service.tours.values(), key=lambda t: t.capacity)
+    for n in range(tour.capacity):
+        await service.request(
+            tour.id, Person("telegram", str(5000 + n), str(5000 + n), "en", "S", "O")
+        )
+    await service.request(tour.id, Person("telegram", "777", "777", "ar", "سارة", "الجزيرة"))
+    live.push_callback(5000, f"rsvp:v1:{tour.id}:cancel")
+    await live.wait_for(lambda: bool(live.sent("sendDocument", 777)))
+    [notice] = texts(live, 777)
+    assert any("\u0600" <= ch <= "\u06ff" for ch in notice)
+    assert len(texts(live, 5000)) == 1  # the canceller gets only their own confirmation

@@ -52,7 +52,8 @@ async def chat(
             return
         message = Incoming(Channel.CONSOLE, CONSOLE_USER, CONSOLE_USER, line, locale_hint=lang)
         for reply in await dispatcher.handle(message):
-            print(render_plain(reply), end="\n\n", file=out, flush=True)
+            if reply.recipient is None:  # notices for other people are not ours to print
+                print(render_plain(reply), end="\n\n", file=out, flush=True)
 
 
 def _read_line() -> str:

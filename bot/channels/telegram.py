@@ -175,7 +175,10 @@ class TelegramChannel:
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Reply]
     ) -> None:
         for reply in replies:
-            await send_reply(context.bot, chat_id, reply)
+            to = reply.recipient
+            if to is not None and to.channel is not Channel.TELEGRAM:
+                continue  # another channel's user; that channel delivers it
+            await send_reply(context.bot, to.chat_id if to else chat_id, reply)
 
     async def _send_quietly(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Reply]

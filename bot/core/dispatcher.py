@@ -12,6 +12,7 @@ from bot.core.payloads import (
     MenuPress,
     PlanPress,
     Press,
+    RsvpPress,
     TopicPress,
     decode,
     encode,
@@ -32,6 +33,7 @@ from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, PLAN_PHRASES, THANKS
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Answer, Outcome
 from bot.knowledge.service import KnowledgeService
+from bot.rsvp.flow import RsvpFlow
 from bot.storage import Conversation, ConversationStore, SubscriberStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Dispatcher:
     subscribers: SubscriberStore
     staff_ids: frozenset[str] = frozenset()
     plans: PlanFlow | None = None  # None when the travel table has errors
+    rsvp: RsvpFlow | None = None
     commands: dict[str, Command] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,8 +81,8 @@ class Dispatcher:
                 "routes": Command(self._menu("route"), N_("interview routes")),
                 "events": Command(self._menu("event"), N_("events and programmes")),
                 "faq": Command(self._menu("faq"), N_("practical help")),
-                "tours": Command(self._coming_soon, N_("media tours and RSVPs")),
-                "mytours": Command(self._coming_soon, N_("your tour bookings")),
+                "tours": Command(self._tours, N_("media tours and RSVPs")),
+                "mytours": Command(self._mytours, N_("your tour bookings")),
                 "plan": Command(self._plan, N_("plan a day of interviews")),
                 "language": Command(self._language, N_("choose your language")),
                 "subscribe": Command(self._subscribe, N_("receive the centre's announcements")),
@@ -129,8 +132,13 @@ class Dispatcher:
         if text.startswith("/") and text.lower() != "/cancel":
             turn.state = turn.state.updated(form=None)  # a command leaves any form
             return await self._command(turn, text)
-        if turn.state.form is not None and self.plans is not None:
-            reply, form = self.plans.text(turn.state.form, text, turn.t)
+        form = turn.state.form
+        if form is not None and form.get("kind") == "rsvp" and self.rsvp is not None:
+            replies, form = await self.rsvp.text(turn.msg, dict(form), text, turn.t)
+            turn.state = turn.state.updated(form=form)
+            return replies
+        if form is not None and self.plans is not None:
+            reply, form = self.plans.text(form, text, turn.t)
             turn.state = turn.state.updated(form=form)
             return [reply]
         if turn.state.choices and text.isdigit():
@@ -155,6 +163,13 @@ class Dispatcher:
         if press is None:
             log.info("ignored unknown payload %r", payload[:80])
             return [self._didnt_understand(turn)]
+        if isinstance(press, RsvpPress):
+            if self.rsvp is None:
+                return [_coming_soon_reply(turn)]
+            form = turn.state.form if (turn.state.form or {}).get("kind") == "rsvp" else None
+            replies, form = await self.rsvp.press(turn.msg, form, press, turn.t)
+            turn.state = turn.state.updated(form=form)
+            return replies
         return [self._pressed(turn, press)]
 
     def _pressed(self, turn: Turn, press: Press) -> Reply:
@@ -261,6 +276,8 @@ class Dispatcher:
         """Greets; a deep-link payload such as topic_shangshan-site opens that topic."""
         if args.startswith("topic_") and self.knowledge.topic(args[6:]):
             return [self._pressed(turn, TopicPress(args[6:]))]
+        if args.startswith("tour_") and self.rsvp is not None:
+            return [await self.rsvp.show(args[5:], turn.t)]
         return [self._welcome(turn)]
 
     async def _help(self, turn: Turn, args: str) -> list[Reply]:
@@ -300,8 +317,15 @@ class Dispatcher:
         }
         return Reply(text, lang)
 
-    async def _coming_soon(self, turn: Turn, args: str) -> list[Reply]:
-        return [_coming_soon_reply(turn)]
+    async def _tours(self, turn: Turn, args: str) -> list[Reply]:
+        if self.rsvp is None:
+            return [_coming_soon_reply(turn)]
+        return [await self.rsvp.tours_reply(turn.t)]
+
+    async def _mytours(self, turn: Turn, args: str) -> list[Reply]:
+        if self.rsvp is None:
+            return [_coming_soon_reply(turn)]
+        return [await self.rsvp.mytours(turn.msg, turn.t)]
 
     async def _subscribe(self, turn: Turn, args: str) -> list[Reply]:
         msg = turn.msg
@@ -326,6 +350,8 @@ class Dispatcher:
 
     async def _forget(self, turn: Turn, args: str) -> list[Reply]:
         await self.conversations.forget(turn.state.channel, turn.state.user_id)
+        if self.rsvp is not None:  # bookings are personal data too; seats go to the waitlist
+            await self.rsvp.service.forget(turn.msg.channel.value, turn.msg.user_id)
         turn.state = Conversation("", "")
         text = turn.t.gettext(
             "Done: I no longer remember your language, our conversation or your subscription."

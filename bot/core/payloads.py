@@ -34,7 +34,13 @@ class PlanPress:
     arg: str | None = None
 
 
-Press = TopicPress | MenuPress | LanguagePress | PlanPress
+@dataclass(frozen=True, slots=True)
+class RsvpPress:
+    tour_id: str
+    action: str  # show, join, consent, decline, skip, cancel, quit
+
+
+Press = TopicPress | MenuPress | LanguagePress | PlanPress | RsvpPress
 
 
 def encode(press: Press) -> str:
@@ -47,6 +53,8 @@ def encode(press: Press) -> str:
             parts = ["lang", VERSION, lang]
         case PlanPress(action, arg):
             parts = ["plan", VERSION, action, *([arg] if arg else [])]
+        case RsvpPress(tour_id, action):
+            parts = ["rsvp", VERSION, tour_id, action]
     payload = ":".join(parts)
     if len(payload.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"payload longer than {MAX_PAYLOAD_BYTES} bytes: {payload!r}")
@@ -69,6 +77,8 @@ def decode(payload: str) -> Press | None:
         return MenuPress(args[0])
     if kind == "lang" and len(args) == 1:
         return LanguagePress(args[0])
+    if kind == "rsvp" and len(args) == 2:
+        return RsvpPress(args[0], args[1])
     if kind == "plan" and len(args) in (1, 2):
         # "at" carries a time (HH:MM), which has a colon of its own.
         return PlanPress(args[0], ":".join(args[1:]) or None)

@@ -48,6 +48,12 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Recipient:
+    channel: Channel
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What the core wants said back; channels decide how to render it."""
 
@@ -56,5 +62,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     location: Location | None = None
     attachment: Attachment | None = None
+    # Someone other than the sender, e.g. the reporter promoted from a waitlist.
+    recipient: Recipient | None = None
     # Why the core answered as it did; channels ignore it, tests and `ask --json` read it.
     meta: dict[str, object] = field(default_factory=dict, compare=False)

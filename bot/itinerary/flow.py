@@ -35,7 +35,11 @@ class PlanFlow:
 
     def start(self, text: str, t: Translator) -> tuple[Reply, Form | None]:
         """Begin, with any sites the request names already chosen."""
-        form: Form = {"step": "sites", "sites": self.knowledge.named_topics(text, "route")}
+        form: Form = {
+            "kind": "plan",
+            "step": "sites",
+            "sites": self.knowledge.named_topics(text, "route"),
+        }
         return self._ask_sites(form, t), form
 
     def press(self, form: Form, press: PlanPress, t: Translator) -> tuple[Reply, Form | None]:

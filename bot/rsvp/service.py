@@ -123,6 +123,19 @@ class RsvpService:
             rows = await cur.fetchall()
         return [await self._booking(row) for row in rows]
 
+    async def bookings_of(self, channel: str, user_id: str) -> list[Booking]:
+        """A person's active bookings, soonest tour first."""
+        async with self.db.execute(
+            "SELECT * FROM bookings WHERE channel = ? AND user_id = ? AND status != 'cancelled'",
+            (channel, user_id),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        found = [await self._booking(row) for row in rows if row[1] in self.tours]
+        return sorted(found, key=lambda b: self.tours[b.tour_id].start)
+
+    async def seats_left(self, tour_id: str) -> int:
+        return max(0, self.tours[tour_id].capacity - await self._confirmed(tour_id))
+
     async def booking(self, tour_id: str, channel: str, user_id: str) -> Booking | None:
         async with self.db.execute(
             "SELECT * FROM bookings WHERE tour_id = ? AND channel = ? AND user_id = ?",
