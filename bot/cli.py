@@ -273,9 +273,6 @@ def _now_utc() -> datetime:
 
 # rsvp ------------------------------------------------------------------------------
 
-CSV_HEADERS = ["code", "status", "waitlist position", "name", "outlet", "role", "contact",
-               "language", "checked in"]  # fmt: skip
-
 
 async def _rsvp_service() -> RsvpService:
     from bot.rsvp.tours import load_tours
@@ -316,7 +313,11 @@ def _cmd_rsvp_export(args: argparse.Namespace) -> int:
     async def go() -> bytes:
         service = await _rsvp_service()
         try:
-            return await service.export_csv(args.tour, CSV_HEADERS)
+            from bot.i18n import translator
+            from bot.rsvp.flow import CSV_HEADERS
+
+            english = translator("en")
+            return await service.export_csv(args.tour, [english.gettext(h) for h in CSV_HEADERS])
         finally:
             await service.db.close()
 

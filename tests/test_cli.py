@@ -149,7 +149,7 @@ def test_rsvp_staff_commands_list_export_and_check_in(tmp_path: Path) -> None:
         "rsvp", "export", "jinhua-heritage-and-industry", "--out", str(tmp_path / "a.csv"), env=env
     )
     assert exported.returncode == 0
-    assert (tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbfcode,status")
+    assert (tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbfCheck-in code,Status")
     checked = bot("rsvp", "checkin", code.lower(), "--json", env=env)
     assert json.loads(checked.stdout)["checked_in"] is True
     assert bot("rsvp", "checkin", "ZZZZZZ", env=env).returncode == 1

@@ -325,3 +325,27 @@ async def test_cancelling_promotes_the_next_and_tells_them_in_their_language(app
     notice = replies[-1]
     assert notice.recipient is not None and notice.recipient.chat_id == "99"
     assert notice.lang == "ru" and notice.attachment is not None
+
+
+async def test_staff_rsvp_commands_in_chat(app: App) -> None:
+    booked = await _rsvp_form(app, "u1", "en")
+    code = booked[-1].text.split()[-1].rstrip(".")
+    refused = await app.dispatcher.handle(
+        say("/rsvps jinhua-heritage-and-industry", user="visitor")
+    )
+    assert "staff" in refused[-1].text
+    usage = await app.dispatcher.handle(say("/export", user="staff-1", hint="fr"))
+    assert "jinhua-heritage-and-industry" in usage[-1].text and usage[-1].lang == "fr"
+    listed = await app.dispatcher.handle(say("/rsvps jinhua-heritage-and-industry", user="staff-1"))
+    assert "1 confirmed" in listed[-1].text and code in listed[-1].text
+    exported = await app.dispatcher.handle(
+        say("/export jinhua-heritage-and-industry", user="staff-1", hint="zh")
+    )
+    csv_bytes = exported[-1].attachment.content  # type: ignore[union-attr]
+    assert csv_bytes.decode("utf-8-sig").startswith("签到码,状态") and "王小明" in csv_bytes.decode(
+        "utf-8-sig"
+    )
+    checked = await app.dispatcher.handle(say(f"/checkin {code}", user="staff-1"))
+    assert "王小明" in checked[-1].text
+    wrong = await app.dispatcher.handle(say("/checkin NOPE42", user="staff-1"))
+    assert "NOPE42" in wrong[-1].text

@@ -89,6 +89,13 @@ class Dispatcher:
                 "unsubscribe": Command(self._unsubscribe, N_("stop the announcements")),
                 "forget": Command(self._forget, N_("delete what I remember about you")),
                 "reload": Command(self._reload, N_("reload the knowledge base"), staff_only=True),
+                "rsvps": Command(self._staff("list"), N_("list a tour's RSVPs"), staff_only=True),
+                "export": Command(
+                    self._staff("export"), N_("export a tour's RSVPs as CSV"), staff_only=True
+                ),
+                "checkin": Command(
+                    self._staff("checkin"), N_("check a reporter in by code"), staff_only=True
+                ),
             }
         )
 
@@ -321,6 +328,19 @@ class Dispatcher:
         if self.rsvp is None:
             return [_coming_soon_reply(turn)]
         return [await self.rsvp.tours_reply(turn.t)]
+
+    def _staff(self, action: str) -> Handler:
+        async def run(turn: Turn, args: str) -> list[Reply]:
+            if self.rsvp is None:
+                return [_coming_soon_reply(turn)]
+            argument = args.split()[0] if args.split() else ""
+            if action == "list":
+                return [await self.rsvp.staff_list(argument, turn.t)]
+            if action == "export":
+                return [await self.rsvp.staff_export(argument, turn.t)]
+            return [await self.rsvp.staff_checkin(argument, turn.t)]
+
+        return run
 
     async def _mytours(self, turn: Turn, args: str) -> list[Reply]:
         if self.rsvp is None:

@@ -91,6 +91,60 @@ class RsvpFlow:
             buttons.append(Button(label[:60], encode(RsvpPress(tour.id, "cancel"))))
         return Reply("\n".join(lines), t.lang, tuple(buttons))
 
+    # staff ------------------------------------------------------------------------------
+
+    async def staff_list(self, tour_id: str, t: Translator) -> Reply:
+        if tour_id not in self.service.tours:
+            return self._usage("/rsvps", t)
+        bookings = await self.service.bookings(tour_id)
+        confirmed = [b for b in bookings if b.status == "confirmed"]
+        lines = [
+            t.gettext("%(tour)s: %(confirmed)d confirmed, %(waiting)d on the waitlist")
+            % {
+                "tour": tour_id,
+                "confirmed": len(confirmed),
+                "waiting": len(bookings) - len(confirmed),
+            }
+        ]
+        lines += [
+            f"{b.code} {'✅' if b.checked_in else '  '} {b.name} ({b.outlet})" for b in confirmed
+        ]
+        return Reply("\n".join(lines), t.lang)
+
+    async def staff_export(self, tour_id: str, t: Translator) -> Reply:
+        if tour_id not in self.service.tours:
+            return self._usage("/export", t)
+        data = await self.service.export_csv(tour_id, [t.gettext(h) for h in CSV_HEADERS])
+        attachment = Attachment(f"{tour_id}-rsvps.csv", data, "text/csv")
+        return Reply(
+            t.gettext("Attendees of %(tour)s:") % {"tour": tour_id}, t.lang, attachment=attachment
+        )
+
+    async def staff_checkin(self, code: str, t: Translator) -> Reply:
+        if not code:
+            return self._usage("/checkin", t)
+        booking = await self.service.check_in(code)
+        if booking is None or not booking.checked_in:
+            return Reply(
+                t.gettext("No confirmed booking has the code %(code)s.") % {"code": code[:12]},
+                t.lang,
+            )
+        return Reply(
+            t.gettext("Checked in: %(name)s (%(outlet)s).")
+            % {"name": booking.name, "outlet": booking.outlet},
+            t.lang,
+        )
+
+    def _usage(self, command: str, t: Translator) -> Reply:
+        if command == "/checkin":
+            usage = t.gettext("Usage: /checkin CODE")
+        else:
+            usage = t.gettext("Usage: %(command)s TOUR. Tours: %(tours)s") % {
+                "command": command,
+                "tours": ", ".join(self.service.tours),
+            }
+        return Reply(usage, t.lang)
+
     # the form ---------------------------------------------------------------------------
 
     async def press(
@@ -214,6 +268,10 @@ class RsvpFlow:
 
 
 RETENTION_DAYS = 30
+CSV_HEADERS = (
+    N_("Check-in code"), N_("Status"), N_("Waitlist position"), N_("Name"), N_("Media outlet"),
+    N_("Role"), N_("Contact"), N_("Language"), N_("Checked in"),
+)  # fmt: skip
 
 
 def _status(booking: Booking, t: Translator) -> str:
