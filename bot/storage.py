@@ -56,6 +56,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX bookings_queue ON bookings (tour_id, status, queued_at, id);
     """,
+    # Reminders are rows: a restart loses none, and claiming one before sending it means
+    # it is never sent twice.
+    """
+    CREATE TABLE reminders (
+        booking_id INTEGER NOT NULL REFERENCES bookings (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        sent_at REAL,
+        PRIMARY KEY (booking_id, kind)
+    )
+    """,
 )
 
 

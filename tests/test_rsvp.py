@@ -180,3 +180,35 @@ def test_sample_tours_load_and_bad_ones_are_reported(tmp_path: Path) -> None:
     )
     [problem] = load_tours(tmp_path, ids)[1]
     assert "missing" in problem.message
+
+
+async def test_reminders_are_sent_once_survive_restarts_and_skip_started_tours(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "remind.sqlite3"
+    rsvp = await service_at(path)
+    booking = await rsvp.request("sample", person(1))
+    assert booking.status == "confirmed"
+    rsvp.clock = StepClock(TOUR.start - timedelta(hours=23))  # the 24 h reminder is due
+    assert [kind for kind, _ in await rsvp.claim_due_reminders()] == ["24h"]
+    assert await rsvp.claim_due_reminders() == []  # never twice
+    await rsvp.db.close()
+
+    restarted = await service_at(path)  # the bot was down through the 2 h mark
+    restarted.clock = StepClock(TOUR.start - timedelta(minutes=30))
+    due = await restarted.claim_due_reminders()
+    assert [(kind, b.user_id) for kind, b in due] == [("2h", "1")]
+    assert await restarted.claim_due_reminders() == []
+    restarted.clock = StepClock(TOUR.start + timedelta(minutes=1))
+    assert await restarted.claim_due_reminders() == []
+    await restarted.db.close()
+
+
+async def test_no_reminder_after_the_tour_began_or_after_cancelling(tmp_path: Path) -> None:
+    rsvp = await service_at(tmp_path / "late.sqlite3")
+    await rsvp.request("sample", person(1))
+    await rsvp.request("sample", person(2))
+    await rsvp.cancel("sample", "telegram", "2")
+    rsvp.clock = StepClock(TOUR.start + timedelta(minutes=5))  # down until after the start
+    assert await rsvp.claim_due_reminders() == []
+    await rsvp.db.close()

@@ -8,6 +8,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -281,3 +282,21 @@ async def test_a_promotion_notice_reaches_the_promoted_reporters_chat(
     [notice] = texts(live, 777)
     assert any("\u0600" <= ch <= "\u06ff" for ch in notice)
     assert len(texts(live, 5000)) == 1  # the canceller gets only their own confirmation
+
+
+async def test_due_reminders_are_delivered_once_on_telegram(app: App, fake: FakeBotAPI) -> None:
+    from bot.rsvp.service import Person
+
+    service = app.dispatcher.rsvp.service  # type: ignore[union-attr]
+    tour = next(iter(service.tours.values()))
+    await service.request(tour.id, Person("telegram", "4242", "4242", "fr", "Léa", "AFP"))
+    telegram = TelegramBot(TOKEN, app.dispatcher, fake.url)
+    await telegram.application.initialize()
+    try:
+        service.clock = lambda: tour.start - timedelta(hours=1)
+        assert await telegram.deliver_due_reminders() == 2  # both due: the bot was down
+        assert await telegram.deliver_due_reminders() == 0
+    finally:
+        await telegram.application.shutdown()
+    reminders = texts(fake, 4242)
+    assert len(reminders) == 2 and all("Rappel" in r for r in reminders)

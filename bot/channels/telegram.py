@@ -37,6 +37,7 @@ MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 MAX_SEND_ATTEMPTS = 3
 MAX_RETRY_WAIT_S = 30.0
 SHORT_LABEL = 18  # labels up to this length go two to a row
+REMINDER_POLL_S = 30.0
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 T = TypeVar("T")
@@ -285,6 +286,7 @@ class TelegramBot:
         self.dispatcher = dispatcher
         self.webhook = webhook
         self.application = build_application(token, dispatcher, api_url, webhook)
+        self._reminders: asyncio.Task[None] | None = None
 
     async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:
         await self.application.initialize()
@@ -297,6 +299,30 @@ class TelegramBot:
             await self.application.bot.set_webhook(
                 webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
             )
+        self._reminders = asyncio.create_task(self._remind_forever())
+
+    async def deliver_due_reminders(self) -> int:
+        """Send the tour reminders now due to Telegram users; returns how many went out."""
+        if self.dispatcher.rsvp is None:
+            return 0
+        sent = 0
+        for reply in await self.dispatcher.rsvp.due_reminders():
+            if reply.recipient is None or reply.recipient.channel is not Channel.TELEGRAM:
+                continue
+            try:
+                await send_reply(self.application.bot, reply.recipient.chat_id, reply)
+                sent += 1
+            except TelegramError as exc:
+                log.warning("reminder to chat %s not delivered: %s", reply.recipient.chat_id, exc)
+        return sent
+
+    async def _remind_forever(self) -> None:
+        while True:
+            try:
+                await self.deliver_due_reminders()
+            except Exception:
+                log.exception("reminder round failed; trying again next round")
+            await asyncio.sleep(REMINDER_POLL_S)
 
     async def feed(self, data: object) -> None:
         """Queue one update received by the webhook (malformed JSON raises ValueError)."""
@@ -306,6 +332,8 @@ class TelegramBot:
         await self.application.update_queue.put(update)
 
     async def stop(self) -> None:
+        if self._reminders is not None:
+            self._reminders.cancel()
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:

@@ -91,6 +91,26 @@ class RsvpFlow:
             buttons.append(Button(label[:60], encode(RsvpPress(tour.id, "cancel"))))
         return Reply("\n".join(lines), t.lang, tuple(buttons))
 
+    async def due_reminders(self) -> list[Reply]:
+        """The reminders now due, each addressed to its reporter in their language."""
+        replies = []
+        # Both reminders read the same; the start time in the text tells them apart.
+        for _, booking in await self.service.claim_due_reminders():
+            t = translator(booking.lang)
+            tour = self.service.tours[booking.tour_id]
+            text = t.gettext("Reminder: %(tour)s starts %(when)s.") % {
+                "tour": _pick(tour.title, t.lang),
+                "when": t.datetime(tour.start.astimezone(SHANGHAI), "full"),
+            }
+            text += "\n" + t.gettext("Meeting point: %(place)s") % {
+                "place": _pick(tour.meeting_point, t.lang)
+            }
+            text += "\n" + t.gettext("Check-in code: %(code)s") % {"code": booking.code}
+            replies.append(
+                Reply(text, t.lang, recipient=Recipient(Channel(booking.channel), booking.chat_id))
+            )
+        return replies
+
     # staff ------------------------------------------------------------------------------
 
     async def staff_list(self, tour_id: str, t: Translator) -> Reply:

@@ -22,6 +22,7 @@ from bot.rsvp.tours import Tour
 # No 0/O, 1/I/L: codes are read aloud and typed at the door.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
+REMINDERS = {"24h": timedelta(hours=24), "2h": timedelta(hours=2)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,9 @@ class RsvpService:
                         if await self._confirmed(tour_id) < tour.capacity
                         else "waitlisted"
                     )
-                    await self._upsert(tour_id, person, status)
+                    booking_id = await self._upsert(tour_id, person, status)
+                    if status == "confirmed":
+                        await self._schedule_reminders(booking_id, tour)
                 await self.db.execute("COMMIT")
             except BaseException:
                 await self.db.execute("ROLLBACK")
@@ -109,11 +112,58 @@ class RsvpService:
                     )  # fmt: skip
                     if row[0] == "confirmed":
                         promoted_id = await self._promote(tour_id)
+                    if promoted_id is not None:
+                        await self._schedule_reminders(promoted_id, self.tours[tour_id])
                 await self.db.execute("COMMIT")
             except BaseException:
                 await self.db.execute("ROLLBACK")
                 raise
         return await self._by_id(promoted_id) if promoted_id else None
+
+    async def _schedule_reminders(self, booking_id: int, tour: Tour) -> None:
+        """Inside the caller's transaction: the reminders still ahead (one already past
+        when the seat came is not sent late)."""
+        now = self.clock()
+        for kind, before in REMINDERS.items():
+            if tour.start - before > now:
+                await self.db.execute(
+                    "INSERT OR REPLACE INTO reminders (booking_id, kind, due_at) VALUES (?, ?, ?)",
+                    (booking_id, kind, (tour.start - before).timestamp()),
+                )
+
+    async def claim_due_reminders(self) -> list[tuple[str, Booking]]:
+        """Reminders now due for confirmed seats on tours not yet begun, marked sent first
+        (a reminder is never sent twice; one due while the bot was down goes out now)."""
+        now = self.clock()
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                async with self.db.execute(
+                    "SELECT r.booking_id, r.kind, b.tour_id FROM reminders r"
+                    " JOIN bookings b ON b.id = r.booking_id"
+                    " WHERE r.sent_at IS NULL AND r.due_at <= ? AND b.status = 'confirmed'",
+                    (now.timestamp(),),
+                ) as cursor:
+                    rows = [r for r in await cursor.fetchall() if self._not_begun(str(r[2]), now)]
+                for booking_id, kind, _ in rows:
+                    await self.db.execute(
+                        "UPDATE reminders SET sent_at = ? WHERE booking_id = ? AND kind = ?",
+                        (now.timestamp(), booking_id, kind),
+                    )
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+        claimed = []
+        for booking_id, kind, _ in rows:
+            booking = await self._by_id(int(booking_id))
+            if booking is not None:
+                claimed.append((str(kind), booking))
+        return claimed
+
+    def _not_begun(self, tour_id: str, now: datetime) -> bool:
+        tour = self.tours.get(tour_id)
+        return tour is not None and tour.start > now
 
     async def bookings(self, tour_id: str, include_cancelled: bool = False) -> list[Booking]:
         query = "SELECT * FROM bookings WHERE tour_id = ?"
@@ -172,6 +222,10 @@ class RsvpService:
         ended = [t.id for t in self.tours.values() if t.end < cutoff]
         removed = 0
         for tour_id in ended:
+            await self.db.execute(
+                "DELETE FROM reminders WHERE booking_id IN"
+                " (SELECT id FROM bookings WHERE tour_id = ?)", (tour_id,),
+            )  # fmt: skip
             cursor = await self.db.execute("DELETE FROM bookings WHERE tour_id = ?", (tour_id,))
             removed += cursor.rowcount
         await self.db.commit()
@@ -216,7 +270,7 @@ class RsvpService:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def _upsert(self, tour_id: str, person: Person, status: str) -> None:
+    async def _upsert(self, tour_id: str, person: Person, status: str) -> int:
         values = (
             person.chat_id,
             person.lang,
@@ -233,12 +287,19 @@ class RsvpService:
             (*values, status, now, tour_id, person.channel, person.user_id),
         )
         if cursor.rowcount == 0:
-            await self.db.execute(
+            cursor = await self.db.execute(
                 "INSERT INTO bookings (tour_id, channel, user_id, chat_id, lang, name, outlet,"
                 " role, contact, status, queued_at, code)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (tour_id, person.channel, person.user_id, *values, status, now, new_code()),
             )
+            return int(cursor.lastrowid or 0)
+        async with self.db.execute(
+            "SELECT id FROM bookings WHERE tour_id = ? AND channel = ? AND user_id = ?",
+            (tour_id, person.channel, person.user_id),
+        ) as found:
+            row = await found.fetchone()
+        return int(row[0]) if row else 0
 
     async def _promote(self, tour_id: str) -> int | None:
         async with self.db.execute(
