@@ -43,14 +43,16 @@ def _plan_flow(knowledge: KnowledgeService) -> PlanFlow | None:
         return None
 
 
-def _rsvp_flow(knowledge: KnowledgeService, db: aiosqlite.Connection) -> RsvpFlow | None:
+def _rsvp_flow(
+    knowledge: KnowledgeService, db: aiosqlite.Connection, retention_days: int
+) -> RsvpFlow | None:
     """Media-tour RSVPs, unless tours.yaml has errors (then /tours says coming soon)."""
     tours, problems = load_tours(knowledge.root, {t.id for t in knowledge.topics()})
     if problems:
         log.error("RSVPs disabled, tours.yaml has errors: %s", problems)
         return None
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    return RsvpFlow(RsvpService(db, tours, clock), knowledge, clock)
+    return RsvpFlow(RsvpService(db, tours, clock), knowledge, clock, retention_days)
 
 
 async def build_app(config: Config, knowledge: KnowledgeService | None = None) -> App:
@@ -63,6 +65,6 @@ async def build_app(config: Config, knowledge: KnowledgeService | None = None) -
         SubscriberStore(db, time.time),
         config.staff_ids,
         _plan_flow(knowledge),
-        _rsvp_flow(knowledge, db),
+        _rsvp_flow(knowledge, db, config.retention_days),
     )
     return App(config, db, knowledge, dispatcher)

@@ -19,6 +19,7 @@ class Config:
     telegram_api_url: str | None = None  # another Bot API server (tests, self-hosted)
     webhook_url: str | None = None  # public https base; /telegram is appended
     webhook_secret: str | None = None  # checked on every webhook call
+    retention_days: int = 30  # RSVP details are deleted this many days after the tour
     host: str = "0.0.0.0"
     port: int = 8080
 
@@ -33,6 +34,7 @@ class Config:
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
             webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            retention_days=int(env.get("BOT_RETENTION_DAYS", "30")),
             host=env.get("HOST", "0.0.0.0"),
             port=int(env.get("PORT", "8080")),
         )

@@ -212,3 +212,20 @@ async def test_no_reminder_after_the_tour_began_or_after_cancelling(tmp_path: Pa
     rsvp.clock = StepClock(TOUR.start + timedelta(minutes=5))  # down until after the start
     assert await rsvp.claim_due_reminders() == []
     await rsvp.db.close()
+
+
+def test_tours_file_matches_its_json_schema() -> None:
+    import json
+
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+
+    topic = json.loads((KNOWLEDGE / "schema.json").read_text(encoding="utf-8"))
+    tours = json.loads((KNOWLEDGE / "tours.schema.json").read_text(encoding="utf-8"))
+    registry = Registry().with_resource(topic["$id"], Resource.from_contents(topic))
+    validator = jsonschema.Draft202012Validator(tours, registry=registry)
+    data = yaml.safe_load((KNOWLEDGE / "tours.yaml").read_text(encoding="utf-8"))
+    validator.validate(data)
+    data["tours"][0]["capacity"] = 0
+    assert not validator.is_valid(data)

@@ -302,11 +302,12 @@ class TelegramBot:
         self._reminders = asyncio.create_task(self._remind_forever())
 
     async def deliver_due_reminders(self) -> int:
-        """Send the tour reminders now due to Telegram users; returns how many went out."""
+        """Delete expired RSVP data, then send the tour reminders now due to Telegram
+        users; returns how many went out."""
         if self.dispatcher.rsvp is None:
             return 0
         sent = 0
-        for reply in await self.dispatcher.rsvp.due_reminders():
+        for reply in await self.dispatcher.rsvp.housekeeping():
             if reply.recipient is None or reply.recipient.channel is not Channel.TELEGRAM:
                 continue
             try:

@@ -30,11 +30,21 @@ STEPS = ("name", "outlet", "role", "contact", "consent")
 
 class RsvpFlow:
     def __init__(
-        self, service: RsvpService, knowledge: KnowledgeService, clock: Callable[[], datetime]
+        self,
+        service: RsvpService,
+        knowledge: KnowledgeService,
+        clock: Callable[[], datetime],
+        retention_days: int = 30,
     ) -> None:
         self.service = service
         self.knowledge = knowledge
         self.clock = clock
+        self.retention_days = retention_days
+
+    async def housekeeping(self) -> list[Reply]:
+        """One background round: delete expired personal data, then the due reminders."""
+        await self.service.purge(self.retention_days)
+        return await self.due_reminders()
 
     # listing ----------------------------------------------------------------------------
 
@@ -233,7 +243,7 @@ class RsvpFlow:
             text = t.gettext(
                 "May we keep these details to organise the tour, and delete them %(days)d days "
                 "after it?"
-            ) % {"days": RETENTION_DAYS}
+            ) % {"days": self.retention_days}
             answers = (Button(t.gettext("Yes, book me"), encode(RsvpPress(tour_id, "consent"))),
                        Button(t.gettext("No"), encode(RsvpPress(tour_id, "decline"))))  # fmt: skip
             return Reply("\n".join(filter(None, [note, text])), t.lang, answers)
@@ -287,7 +297,6 @@ class RsvpFlow:
         return Attachment(f"{tour.id}.ics", calendar([event], self.clock()), "text/calendar")
 
 
-RETENTION_DAYS = 30
 CSV_HEADERS = (
     N_("Check-in code"), N_("Status"), N_("Waitlist position"), N_("Name"), N_("Media outlet"),
     N_("Role"), N_("Contact"), N_("Language"), N_("Checked in"),
