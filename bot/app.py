@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ def _plan_flow(knowledge: KnowledgeService) -> PlanFlow | None:
 
 
 def _rsvp_flow(
-    knowledge: KnowledgeService, db: aiosqlite.Connection, retention_days: int
+    knowledge: KnowledgeService, db: aiosqlite.Connection, lock: asyncio.Lock, config: Config
 ) -> RsvpFlow | None:
     """Media-tour RSVPs, unless tours.yaml has errors (then /tours says coming soon)."""
     tours, problems = load_tours(knowledge.root, {t.id for t in knowledge.topics()})
@@ -52,19 +53,23 @@ def _rsvp_flow(
         log.error("RSVPs disabled, tours.yaml has errors: %s", problems)
         return None
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    return RsvpFlow(RsvpService(db, tours, clock), knowledge, clock, retention_days)
+    service = RsvpService(db, tours, clock, lock)
+    return RsvpFlow(service, knowledge, clock, config.retention_days)
 
 
 async def build_app(config: Config, knowledge: KnowledgeService | None = None) -> App:
     """Open storage and wire the services; `knowledge` may be shared between apps."""
     knowledge = knowledge or KnowledgeService(config.knowledge_dir)
     db = await open_database(config.db_path)
+    # Every writer on the one connection takes this lock: a transaction belongs to the
+    # connection, so one store's commit must never land inside another's transaction.
+    write_lock = asyncio.Lock()
     dispatcher = Dispatcher(
         knowledge,
-        ConversationStore(db, time.time),
-        SubscriberStore(db, time.time),
+        ConversationStore(db, time.time, write_lock),
+        SubscriberStore(db, time.time, write_lock),
         config.staff_ids,
         _plan_flow(knowledge),
-        _rsvp_flow(knowledge, db, config.retention_days),
+        _rsvp_flow(knowledge, db, write_lock, config),
     )
     return App(config, db, knowledge, dispatcher)

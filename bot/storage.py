@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -108,9 +109,12 @@ class Conversation:
 
 
 class ConversationStore:
-    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Callable[[], float], lock: asyncio.Lock | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._lock = lock or asyncio.Lock()
 
     async def get(self, channel: str, user_id: str) -> Conversation:
         async with self._db.execute(
@@ -127,6 +131,10 @@ class ConversationStore:
         )
 
     async def save(self, state: Conversation) -> None:
+        async with self._lock:
+            await self._save(state)
+
+    async def _save(self, state: Conversation) -> None:
         await self._db.execute(
             "INSERT INTO conversations"
             " (channel, user_id, lang, last_lang, last_topic, choices, form, updated_at)"
@@ -150,22 +158,30 @@ class ConversationStore:
 
     async def forget(self, channel: str, user_id: str) -> None:
         """Delete everything kept about a user: conversation and subscription."""
-        for table in ("conversations", "subscribers"):
-            await self._db.execute(
-                f"DELETE FROM {table} WHERE channel = ? AND user_id = ?", (channel, user_id)
-            )
-        await self._db.commit()
+        async with self._lock:
+            for table in ("conversations", "subscribers"):
+                await self._db.execute(
+                    f"DELETE FROM {table} WHERE channel = ? AND user_id = ?", (channel, user_id)
+                )
+            await self._db.commit()
 
 
 class SubscriberStore:
     """Who receives the centre's announcements, and in which language."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Callable[[], float], lock: asyncio.Lock | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._lock = lock or asyncio.Lock()
 
     async def subscribe(self, channel: str, user_id: str, chat_id: str, lang: str) -> bool:
         """Subscribe, or update the language of a subscription; True if it is new."""
+        async with self._lock:
+            return await self._subscribe(channel, user_id, chat_id, lang)
+
+    async def _subscribe(self, channel: str, user_id: str, chat_id: str, lang: str) -> bool:
         async with self._db.execute(
             "SELECT 1 FROM subscribers WHERE channel = ? AND user_id = ?", (channel, user_id)
         ) as cursor:
@@ -180,10 +196,11 @@ class SubscriberStore:
         return not existed
 
     async def unsubscribe(self, channel: str, user_id: str) -> bool:
-        cursor = await self._db.execute(
-            "DELETE FROM subscribers WHERE channel = ? AND user_id = ?", (channel, user_id)
-        )
-        await self._db.commit()
+        async with self._lock:
+            cursor = await self._db.execute(
+                "DELETE FROM subscribers WHERE channel = ? AND user_id = ?", (channel, user_id)
+            )
+            await self._db.commit()
         return cursor.rowcount > 0
 
     async def count(self) -> int:

@@ -349,3 +349,13 @@ async def test_staff_rsvp_commands_in_chat(app: App) -> None:
     assert "王小明" in checked[-1].text
     wrong = await app.dispatcher.handle(say("/checkin NOPE42", user="staff-1"))
     assert "NOPE42" in wrong[-1].text
+
+
+async def test_many_rsvp_conversations_at_once_share_the_store_safely(app: App) -> None:
+    """Conversation saves and seat transactions share one connection and must not mix."""
+    import asyncio
+
+    await asyncio.gather(*(_rsvp_form(app, f"r{n}", "en") for n in range(45)))
+    bookings = await app.dispatcher.rsvp.service.bookings("jinhua-heritage-and-industry")  # type: ignore[union-attr]
+    statuses = [b.status for b in bookings]
+    assert (statuses.count("confirmed"), statuses.count("waitlisted")) == (30, 15)

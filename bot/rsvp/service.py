@@ -61,12 +61,16 @@ class RsvpError(Exception):
 
 class RsvpService:
     def __init__(
-        self, db: aiosqlite.Connection, tours: dict[str, Tour], clock: Callable[[], datetime]
+        self,
+        db: aiosqlite.Connection,
+        tours: dict[str, Tour],
+        clock: Callable[[], datetime],
+        lock: asyncio.Lock | None = None,  # shared by every writer on the connection
     ):
         self.db = db
         self.tours = tours
         self.clock = clock
-        self._lock = asyncio.Lock()
+        self._lock = lock or asyncio.Lock()
 
     async def setup(self) -> None:
         """The bookings table comes with the store's migrations (bot/storage.py)."""
@@ -197,14 +201,18 @@ class RsvpService:
     async def check_in(self, code: str) -> Booking | None:
         """Mark a confirmed booking as arrived; codes are case-insensitive."""
         clean = code.strip().upper()
+        async with self._lock:
+            await self._mark_arrived(clean)
+        async with self.db.execute("SELECT * FROM bookings WHERE code = ?", (clean,)) as cursor:
+            row = await cursor.fetchone()
+        return await self._booking(row) if row else None
+
+    async def _mark_arrived(self, clean: str) -> None:
         await self.db.execute(
             "UPDATE bookings SET checked_in_at = COALESCE(checked_in_at, ?)"
             " WHERE code = ? AND status = 'confirmed'", (self.clock().timestamp(), clean),
         )  # fmt: skip
         await self.db.commit()
-        async with self.db.execute("SELECT * FROM bookings WHERE code = ?", (clean,)) as cursor:
-            row = await cursor.fetchone()
-        return await self._booking(row) if row else None
 
     async def export_csv(self, tour_id: str, headers: list[str]) -> bytes:
         """UTF-8 with BOM and CRLF, which Excel opens with Chinese and Arabic intact."""
@@ -220,6 +228,10 @@ class RsvpService:
         """Delete personal data of tours that ended more than `keep_days` ago."""
         cutoff = self.clock() - timedelta(days=keep_days)
         ended = [t.id for t in self.tours.values() if t.end < cutoff]
+        async with self._lock:
+            return await self._delete_tours(ended)
+
+    async def _delete_tours(self, ended: list[str]) -> int:
         removed = 0
         for tour_id in ended:
             await self.db.execute(
@@ -240,6 +252,10 @@ class RsvpService:
         for tour_id in tour_ids:
             if tour_id in self.tours:
                 await self.cancel(tour_id, channel, user_id)
+        async with self._lock:
+            await self._delete_person(channel, user_id)
+
+    async def _delete_person(self, channel: str, user_id: str) -> None:
         await self.db.execute(
             "DELETE FROM bookings WHERE channel = ? AND user_id = ?", (channel, user_id)
         )
