@@ -6,6 +6,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.app import App, build_app
 from bot.config import Config
 from bot.core.types import Channel, Incoming, Reply
@@ -359,3 +361,25 @@ async def test_many_rsvp_conversations_at_once_share_the_store_safely(app: App) 
     bookings = await app.dispatcher.rsvp.service.bookings("jinhua-heritage-and-industry")  # type: ignore[union-attr]
     statuses = [b.status for b in bookings]
     assert (statuses.count("confirmed"), statuses.count("waitlisted")) == (30, 15)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Any press trips next week?",
+        "最近有什么采风报名吗？",
+        "Y a-t-il des voyages de presse bientôt ?",
+        "¿Hay viajes de prensa este mes?",
+        "Какие пресс-туры скоро?",
+        "Tem viagens de imprensa em breve?",
+    ],
+)
+async def test_free_text_asks_for_upcoming_tours(app: App, request_text: str) -> None:
+    replies = await app.dispatcher.handle(say(request_text))
+    assert any(b.payload.startswith("rsvp:v1:") for b in replies[-1].buttons)
+
+
+async def test_the_2024_media_tour_question_still_answers_from_knowledge(app: App) -> None:
+    replies = await app.dispatcher.handle(say("Which media took part in the Explore Jinhua tour?"))
+    result = outcome(replies)
+    assert isinstance(result, Answer) and result.topic_id == "explore-jinhua"

@@ -29,7 +29,13 @@ from bot.i18n import (
 )
 from bot.itinerary.flow import PlanFlow
 from bot.knowledge.engine import analyse
-from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, PLAN_PHRASES, THANKS
+from bot.knowledge.lexicon import (
+    ALL_STOPWORDS,
+    GREETINGS,
+    PLAN_PHRASES,
+    THANKS,
+    TOUR_PHRASES,
+)
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Answer, Outcome
 from bot.knowledge.service import KnowledgeService
@@ -150,7 +156,7 @@ class Dispatcher:
             return [reply]
         if turn.state.choices and text.isdigit():
             return [self._choose_number(turn)]
-        return [self._ask(turn, text)]
+        return [await self._ask_or_list_tours(turn, text)]
 
     def _numbered_choice(self, turn: Turn, text: str) -> str | None:
         """Channels without buttons show numbered lines; "2" presses the second."""
@@ -211,6 +217,12 @@ class Dispatcher:
     async def _plan(self, turn: Turn, args: str) -> list[Reply]:
         """Starts a day plan; sites named after /plan are chosen already."""
         return [self._start_plan(turn, args)]
+
+    async def _ask_or_list_tours(self, turn: Turn, text: str) -> Reply:
+        terms = analyse(text).all_terms
+        if self.rsvp is not None and any(phrase <= terms for phrase in TOUR_PHRASES):
+            return await self.rsvp.tours_reply(turn.t)
+        return self._ask(turn, text)
 
     def _ask(self, turn: Turn, text: str) -> Reply:
         query = analyse(text)
