@@ -61,7 +61,7 @@ async def run_telegram(users: int) -> tuple[int, int, float]:
     steps: list[tuple[str, str]] = [
         ("text", "/tours"), ("press", f"rsvp:v1:{tour}:join"), ("text", "Reporter"),
         ("text", "Outlet"), ("text", "camera"), ("press", f"rsvp:v1:{tour}:skip"),
-        ("press", f"rsvp:v1:{tour}:consent"),
+        ("text", "no interpreter"), ("press", f"rsvp:v1:{tour}:consent"),
     ]  # fmt: skip
     fake = FakeBotAPI()
     await fake.start()
@@ -102,7 +102,7 @@ def main() -> None:
         print(f"run {run}: confirmed {confirmed}, waitlisted {waiting} (in request order: "
               f"{in_order}), errors {errors}, {rate:7.1f} RSVPs/s")  # fmt: skip
     confirmed, waiting, rate = asyncio.run(run_telegram(args.users))
-    print(f"through Telegram (7 updates per reporter): confirmed {confirmed}, "
+    print(f"through Telegram (8 updates per reporter): confirmed {confirmed}, "
           f"waitlisted {waiting}, {rate:6.1f} complete RSVPs/s")  # fmt: skip
 
 

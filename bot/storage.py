@@ -68,6 +68,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (booking_id, kind)
     )
     """,
+    "ALTER TABLE bookings ADD COLUMN answers TEXT NOT NULL DEFAULT '{}'",
 )
 
 

@@ -282,6 +282,7 @@ async def _rsvp_form(app: App, user: str, hint: str) -> list[Reply]:
         await app.dispatcher.handle(say(answer, user=user, hint=hint))
     skip = join.replace(":join", ":skip")
     await app.dispatcher.handle(say("", user=user, hint=hint, payload=skip))
+    await app.dispatcher.handle(say("no interpreter", user=user, hint=hint))  # the tour's own
     return await app.dispatcher.handle(
         say("", user=user, hint=hint, payload=join.replace(":join", ":consent"))
     )
@@ -383,3 +384,29 @@ async def test_the_2024_media_tour_question_still_answers_from_knowledge(app: Ap
     replies = await app.dispatcher.handle(say("Which media took part in the Explore Jinhua tour?"))
     result = outcome(replies)
     assert isinstance(result, Answer) and result.topic_id == "explore-jinhua"
+
+
+async def test_booking_calendar_parses_and_extra_answers_reach_the_export(app: App) -> None:
+    from datetime import timedelta
+
+    import icalendar
+
+    booked = await _rsvp_form(app, "u9", "fr")
+    tour = app.dispatcher.rsvp.service.tours["jinhua-heritage-and-industry"]  # type: ignore[union-attr]
+    calendar_file = icalendar.Calendar.from_ical(booked[-1].attachment.content)  # type: ignore[union-attr]
+    [event] = [c for c in calendar_file.walk() if c.name == "VEVENT"]
+    assert event.decoded("DTSTART") == tour.start
+    assert event.decoded("DTSTART").utcoffset() == timedelta(hours=8)
+    assert "金华站" in str(event.get("LOCATION"))
+    export = await app.dispatcher.rsvp.service.export_csv(tour.id, ["code"] * 9)  # type: ignore[union-attr]
+    header, row = export.decode("utf-8-sig").splitlines()[:2]
+    assert header.endswith(",interpreter") and row.endswith(",no interpreter")
+
+
+async def test_tour_deep_link_shows_the_tour_with_its_stops(app: App) -> None:
+    replies = await app.dispatcher.handle(
+        say("/start tour_jinhua-heritage-and-industry", hint="ar")
+    )
+    payloads = [b.payload for b in replies[-1].buttons]
+    assert payloads[0] == "rsvp:v1:jinhua-heritage-and-industry:join"
+    assert "topic:v1:wuzhou-ancient-city" in payloads and replies[-1].lang == "ar"

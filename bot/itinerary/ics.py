@@ -30,6 +30,7 @@ class Event:
     summary: str
     location: str = ""
     description: str = ""
+    geo: tuple[float, float] | None = None  # WGS-84 latitude, longitude
 
 
 def escape(text: str) -> str:
@@ -69,6 +70,8 @@ def calendar(events: Iterable[Event], stamp: datetime) -> bytes:
             lines.append(f"LOCATION:{escape(event.location)}")
         if event.description:
             lines.append(f"DESCRIPTION:{escape(event.description)}")
+        if event.geo:
+            lines.append(f"GEO:{event.geo[0]:.6f};{event.geo[1]:.6f}")
         lines.append("END:VEVENT")
     lines.append("END:VCALENDAR")
     return ("\r\n".join(part for line in lines for part in fold(line)) + "\r\n").encode()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.payloads import RsvpPress, encode
+from bot.core.payloads import RsvpPress, TopicPress, encode
 from bot.core.types import Attachment, Button, Channel, Incoming, Recipient, Reply
 from bot.i18n import N_, Translator, translator
 from bot.itinerary.ics import Event, calendar
@@ -18,6 +18,7 @@ from bot.rsvp.tours import Tour
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Form = dict[str, Any]
 LIMITS = {"name": 100, "outlet": 200, "role": 100, "contact": 200}
+EXTRA_ANSWER_LIMIT = 300
 QUESTIONS = {
     "name": N_("Your full name?"),
     "outlet": N_("Your media outlet?"),
@@ -25,7 +26,18 @@ QUESTIONS = {
     "contact": N_("A phone number or e-mail for the organisers (optional)?"),
 }
 TOO_LONG = N_("Please answer in %(count)d characters or fewer, and not empty.")
-STEPS = ("name", "outlet", "role", "contact", "consent")
+
+
+def _steps(tour: Tour) -> list[str]:
+    """The form's steps: the standard questions, the tour's own, then consent."""
+    return [
+        "name",
+        "outlet",
+        "role",
+        "contact",
+        *(f"q:{qid}" for qid, _ in tour.questions),
+        "consent",
+    ]
 
 
 class RsvpFlow:
@@ -70,7 +82,12 @@ class RsvpFlow:
         buttons: tuple[Button, ...] = ()
         if self.clock() < tour.rsvp_closes:
             buttons = (Button(t.gettext("RSVP"), encode(RsvpPress(tour.id, "join"))),)
-        return Reply(await self._describe(tour, t), t.lang, buttons)
+        stops = tuple(  # each stop opens its route topic
+            Button(topic.name(t.lang), encode(TopicPress(topic.id)))
+            for s in tour.stops
+            if (topic := self.knowledge.topic(s)) is not None
+        )
+        return Reply(await self._describe(tour, t), t.lang, buttons + stops)
 
     async def _describe(self, tour: Tour, t: Translator) -> str:
         stops = ", ".join(
@@ -191,7 +208,7 @@ class RsvpFlow:
                 Reply(t.gettext("No booking was made; your answers were not kept."), t.lang)
             ], None
         if press.action == "skip" and form["step"] == "contact":
-            form.update(contact="", step="consent")
+            form.update(contact="", step=self._next_step(form))
             return [self._ask(form, t)], form
         if press.action == "consent" and form["step"] == "consent":
             return await self._book(msg, form, t), None
@@ -214,15 +231,23 @@ class RsvpFlow:
             return [
                 Reply(t.gettext("No booking was made; your answers were not kept."), t.lang)
             ], None
-        if step not in LIMITS:
+        limit = LIMITS.get(step, EXTRA_ANSWER_LIMIT if step.startswith("q:") else 0)
+        if not limit:
             return [self._ask(form, t)], form
         answer = " ".join(text.split())
-        if not answer or len(answer) > LIMITS[step]:
-            note = t.gettext(TOO_LONG) % {"count": LIMITS[step]}
+        if not answer or len(answer) > limit:
+            note = t.gettext(TOO_LONG) % {"count": limit}
             return [self._ask(form, t, note)], form
-        form[step] = answer
-        form["step"] = STEPS[STEPS.index(step) + 1]
+        if step.startswith("q:"):
+            form.setdefault("answers", {})[step[2:]] = answer
+        else:
+            form[step] = answer
+        form["step"] = self._next_step(form)
         return [self._ask(form, t)], form
+
+    def _next_step(self, form: Form) -> str:
+        steps = _steps(self.service.tours[form["tour"]])
+        return steps[steps.index(form["step"]) + 1]
 
     async def _join(
         self, msg: Incoming, tour_id: str, t: Translator
@@ -248,14 +273,20 @@ class RsvpFlow:
                        Button(t.gettext("No"), encode(RsvpPress(tour_id, "decline"))))  # fmt: skip
             return Reply("\n".join(filter(None, [note, text])), t.lang, answers)
         buttons: tuple[Button, ...] = (quit_button,)
+        if step.startswith("q:"):
+            texts = dict(self.service.tours[tour_id].questions)[step[2:]]
+            return Reply("\n".join(filter(None, [note, _pick(texts, t.lang)])), t.lang, buttons)
         if step == "contact":
             buttons = (Button(t.gettext("Skip"), encode(RsvpPress(tour_id, "skip"))), quit_button)
         text = t.gettext(QUESTIONS[step])
         return Reply("\n".join(filter(None, [note, text])), t.lang, buttons)
 
     async def _book(self, msg: Incoming, form: Form, t: Translator) -> list[Reply]:
-        person = Person(msg.channel.value, msg.user_id, msg.chat_id, t.lang, form["name"],
-                        form["outlet"], form.get("role", ""), form.get("contact", ""))  # fmt: skip
+        answers = tuple(sorted((form.get("answers") or {}).items()))
+        person = Person(
+            msg.channel.value, msg.user_id, msg.chat_id, t.lang, form["name"], form["outlet"],
+            form.get("role", ""), form.get("contact", ""), answers,
+        )  # fmt: skip
         try:
             booking = await self.service.request(form["tour"], person)
         except RsvpError:
@@ -293,6 +324,9 @@ class RsvpFlow:
                 filter(None, [tour.meeting_point.get("zh"), tour.meeting_point.get("en")])
             ),
             description=t.gettext("Check-in code: %(code)s") % {"code": booking.code},
+            geo=(tour.meeting_lat, tour.meeting_lon)
+            if tour.meeting_lat is not None and tour.meeting_lon is not None
+            else None,
         )
         return Attachment(f"{tour.id}.ics", calendar([event], self.clock()), "text/calendar")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Person:
     outlet: str
     role: str = ""
     contact: str = ""
+    answers: tuple[tuple[str, str], ...] = ()  # the tour's extra questions: (id, answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +220,21 @@ class RsvpService:
         """UTF-8 with BOM and CRLF, which Excel opens with Chinese and Arabic intact."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(headers)
+        extra = [qid for qid, _ in self.tours[tour_id].questions] if tour_id in self.tours else []
+        writer.writerow([*headers, *extra])
         for b in await self.bookings(tour_id):
+            answers = json.loads(await self._answers(b.id))
             writer.writerow([b.code, b.status, b.position or "", b.name, b.outlet, b.role,
-                             b.contact, b.lang, "yes" if b.checked_in else ""])  # fmt: skip
+                             b.contact, b.lang, "yes" if b.checked_in else "",
+                             *(answers.get(q, "") for q in extra)])  # fmt: skip
         return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+    async def _answers(self, booking_id: int) -> str:
+        async with self.db.execute(
+            "SELECT answers FROM bookings WHERE id = ?", (booking_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else "{}"
 
     async def purge(self, keep_days: int) -> int:
         """Delete personal data of tours that ended more than `keep_days` ago."""
@@ -294,19 +306,20 @@ class RsvpService:
             person.outlet,
             person.role,
             person.contact,
+            json.dumps(dict(person.answers), ensure_ascii=False),
         )
         now = self.clock().timestamp()
         cursor = await self.db.execute(
             "UPDATE bookings SET chat_id = ?, lang = ?, name = ?, outlet = ?, role = ?,"
-            " contact = ?, status = ?, queued_at = ?, checked_in_at = NULL"
+            " contact = ?, answers = ?, status = ?, queued_at = ?, checked_in_at = NULL"
             " WHERE tour_id = ? AND channel = ? AND user_id = ?",
             (*values, status, now, tour_id, person.channel, person.user_id),
         )
         if cursor.rowcount == 0:
             cursor = await self.db.execute(
                 "INSERT INTO bookings (tour_id, channel, user_id, chat_id, lang, name, outlet,"
-                " role, contact, status, queued_at, code)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " role, contact, answers, status, queued_at, code)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (tour_id, person.channel, person.user_id, *values, status, now, new_code()),
             )
             return int(cursor.lastrowid or 0)

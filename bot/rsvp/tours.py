@@ -27,6 +27,10 @@ class Tour:
     stops: tuple[str, ...]
     capacity: int
     sample: bool = False
+    meeting_lat: float | None = None
+    meeting_lon: float | None = None
+    # Extra form questions: (id, question by language), asked after the standard ones.
+    questions: tuple[tuple[str, dict[str, str]], ...] = ()
 
 
 def load_tours(root: Path, topic_ids: set[str]) -> tuple[dict[str, Tour], list[Problem]]:
@@ -66,9 +70,17 @@ def _tour(spec: Any, topic_ids: set[str]) -> Tour:
     capacity = spec["capacity"]
     if not isinstance(capacity, int) or capacity < 1:
         raise ValueError("capacity must be a whole number of seats")
+    location = spec.get("meeting_location") or {}
+    questions = []
+    for item in spec.get("questions") or []:
+        missing = [lang for lang in LANGUAGES if not item.get("text", {}).get(lang)]
+        if missing or not item.get("id"):
+            raise ValueError(f"question {item.get('id')!r} needs an id and text in all 8 languages")
+        questions.append((str(item["id"]), dict(item["text"])))
     return Tour(
         str(spec["id"]), spec["title"], spec["description"], start, end, closes,
         spec["meeting_point"], tuple(spec["stops"]), capacity, bool(spec.get("sample")),
+        location.get("lat"), location.get("lon"), tuple(questions),
     )  # fmt: skip
 
 
