@@ -109,7 +109,10 @@ class Conversation:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-class ConversationStore:
+class _Store:
+    """A table on the shared connection. Writers take the connection's one lock: a
+    transaction belongs to the connection, so no commit may land inside another's."""
+
     def __init__(
         self, db: aiosqlite.Connection, clock: Callable[[], float], lock: asyncio.Lock | None = None
     ) -> None:
@@ -117,6 +120,8 @@ class ConversationStore:
         self._clock = clock
         self._lock = lock or asyncio.Lock()
 
+
+class ConversationStore(_Store):
     async def get(self, channel: str, user_id: str) -> Conversation:
         async with self._db.execute(
             "SELECT lang, last_lang, last_topic, choices, form FROM conversations"
@@ -167,15 +172,8 @@ class ConversationStore:
             await self._db.commit()
 
 
-class SubscriberStore:
+class SubscriberStore(_Store):
     """Who receives the centre's announcements, and in which language."""
-
-    def __init__(
-        self, db: aiosqlite.Connection, clock: Callable[[], float], lock: asyncio.Lock | None = None
-    ) -> None:
-        self._db = db
-        self._clock = clock
-        self._lock = lock or asyncio.Lock()
 
     async def subscribe(self, channel: str, user_id: str, chat_id: str, lang: str) -> bool:
         """Subscribe, or update the language of a subscription; True if it is new."""
