@@ -138,7 +138,7 @@ async def dispatcher_timings(items: list[str], rounds: int) -> list[float]:
                 for number, text in enumerate(items):
                     user = f"u{round_number}-{number % 50}"
                     start = time.perf_counter()
-                    await app.dispatcher.handle(Incoming(Channel.CONSOLE, user, user, text))
+                    await app.handle(Incoming(Channel.CONSOLE, user, user, text))
                     results.append((time.perf_counter() - start) * 1000)
         finally:
             await app.close()

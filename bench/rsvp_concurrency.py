@@ -67,7 +67,7 @@ async def run_telegram(users: int) -> tuple[int, int, float]:
     await fake.start()
     with tempfile.TemporaryDirectory() as folder:
         app = await build_app(Config(db_path=f"{folder}/tg.sqlite3"))
-        telegram = TelegramBot("1:BENCH", app.dispatcher, fake.url)
+        telegram = TelegramBot("1:BENCH", app.handle, app.dispatcher.public_commands(), fake.url)
         await telegram.start()
 
         async def reporter(number: int) -> None:
@@ -83,7 +83,7 @@ async def run_telegram(users: int) -> tuple[int, int, float]:
         start = time.perf_counter()
         await asyncio.gather(*(reporter(n) for n in range(users)))
         seconds = time.perf_counter() - start
-        bookings = await app.dispatcher.rsvp.service.bookings(tour)  # type: ignore[union-attr]
+        bookings = await app.rsvp.bookings(tour)
         await telegram.stop()
         await app.close()
     await fake.stop()

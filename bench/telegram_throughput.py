@@ -150,7 +150,7 @@ async def start_echo(fake: FakeBotAPI) -> Callable[[], Awaitable[None]]:
 async def start_bot(fake: FakeBotAPI) -> Callable[[], Awaitable[None]]:
     folder = tempfile.mkdtemp()
     app = await build_app(Config(db_path=f"{folder}/bench.sqlite3"))
-    telegram = TelegramBot(TOKEN, app.dispatcher, fake.url)
+    telegram = TelegramBot(TOKEN, app.handle, app.dispatcher.public_commands(), fake.url)
     await telegram.start()
 
     async def stop() -> None:

@@ -7,20 +7,20 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import App, build_app
-from bot.channels.console import chat, render_plain
+from bot.app import App, build_app, utc_now
+from bot.channels.console import ConsoleOutput, chat, render_plain
 from bot.config import Config
 from bot.core.types import Channel, Incoming, Reply
 from bot.knowledge.loader import check_knowledge
 from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
-from bot.rsvp.service import RsvpService
+from bot.runtime import Jobs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     chat_cmd = sub.add_parser("chat", help="chat with the bot in this terminal (offline)")
     chat_cmd.add_argument("--lang", help="your language: en zh fr es ar ru pt sw")
+    chat_cmd.add_argument("--user", default="local", help="who you are (play several people)")
     chat_cmd.set_defaults(handler=_cmd_chat, offline_notice=False)
 
     ask = sub.add_parser("ask", help="answer one question, or a batch of JSON lines")
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     config = Config.from_env()
     if config.telegram_token is None:
-        return _cmd_chat(argparse.Namespace(lang=None, offline_notice=True))
+        return _cmd_chat(argparse.Namespace(lang=None, user="local", offline_notice=True))
     from bot import logs
     from bot.channels import serve
 
@@ -121,10 +122,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_chat(args: argparse.Namespace) -> int:
     async def go() -> None:
-        app = await build_app(Config.from_env())
+        config = Config.from_env()
+        app = await build_app(config)
+        output = ConsoleOutput(sys.stdout, config.exports_dir, args.user[:64] or "local")
+        jobs = Jobs(app, {Channel.CONSOLE: output})
+        jobs.start()
         try:
-            await chat(app.dispatcher, args.lang, offline_notice=args.offline_notice)
+            await chat(app.handle, output, args.lang, offline_notice=args.offline_notice)
         finally:
+            await jobs.stop()
             await app.close()
 
     asyncio.run(go())
@@ -171,13 +177,9 @@ async def _answer_row(app: App, number: int, row: dict[str, Any]) -> dict[str, A
     user = f"batch-{number}"
     hint = row.get("lang")
     if row.get("after"):
-        await app.dispatcher.handle(
-            Incoming(Channel.BATCH, user, user, str(row["after"]), locale_hint=hint)
-        )
+        await app.handle(Incoming(Channel.BATCH, user, user, str(row["after"]), locale_hint=hint))
     question = str(row.get("q", ""))
-    replies = await app.dispatcher.handle(
-        Incoming(Channel.BATCH, user, user, question, locale_hint=hint)
-    )
+    replies = await app.handle(Incoming(Channel.BATCH, user, user, question, locale_hint=hint))
     return _result(question, replies)
 
 
@@ -246,10 +248,11 @@ def _eval_inputs(rows: list[dict[str, Any]], with_hint: bool) -> list[dict[str, 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from datetime import date, time
 
+    from bot.features.plan_render import plan_reply
     from bot.i18n import translator
     from bot.itinerary.service import ItineraryService
 
-    service = ItineraryService(KnowledgeService(Config.from_env().knowledge_dir), _now_utc)
+    service = ItineraryService(KnowledgeService(Config.from_env().knowledge_dir), utc_now)
     try:
         day = date.fromisoformat(args.date) if args.date else service.today()
         start = time.fromisoformat(args.start)
@@ -258,42 +261,27 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         print(f"error: {exc}. Sites: {', '.join(service.sites)}; start places: "
               f"{', '.join(service.start_places)}", file=sys.stderr)  # fmt: skip
         return 2
-    reply = service.reply(plan, translator(args.lang))
+    reply = plan_reply(plan, service.planner, translator(args.lang), utc_now())
     print(reply.text)
     if args.ics and reply.attachment:
         Path(args.ics).write_bytes(reply.attachment.content)
     return 0
 
 
-def _now_utc() -> datetime:
-    from datetime import UTC
-
-    return datetime.now(UTC)
-
-
-# rsvp ------------------------------------------------------------------------------
-
-
-async def _rsvp_service() -> RsvpService:
-    from bot.rsvp.tours import load_tours
-    from bot.storage import open_database
-
-    config = Config.from_env()
-    topics = {t.id for t in KnowledgeService(config.knowledge_dir).topics()}
-    tours, _ = load_tours(config.knowledge_dir, topics)
-    db = await open_database(config.db_path)
-    service = RsvpService(db, tours, _now_utc)
-    await service.setup()
-    return service
+@asynccontextmanager
+async def _staff_app() -> AsyncIterator[App]:
+    """The bot's services on the configured store, for one staff command."""
+    app = await build_app(Config.from_env())
+    try:
+        yield app
+    finally:
+        await app.close()
 
 
 def _cmd_rsvp_list(args: argparse.Namespace) -> int:
     async def go() -> list[Any]:
-        service = await _rsvp_service()
-        try:
-            return list(await service.bookings(args.tour))
-        finally:
-            await service.db.close()
+        async with _staff_app() as app:
+            return list(await app.rsvp.bookings(args.tour))
 
     bookings = asyncio.run(go())
     if args.json:
@@ -311,15 +299,12 @@ def _cmd_rsvp_list(args: argparse.Namespace) -> int:
 
 def _cmd_rsvp_export(args: argparse.Namespace) -> int:
     async def go() -> bytes:
-        service = await _rsvp_service()
-        try:
-            from bot.i18n import translator
-            from bot.rsvp.flow import CSV_HEADERS
+        from bot.features.rsvp import CSV_HEADERS
+        from bot.i18n import translator
 
-            english = translator("en")
-            return await service.export_csv(args.tour, [english.gettext(h) for h in CSV_HEADERS])
-        finally:
-            await service.db.close()
+        english = translator("en")
+        async with _staff_app() as app:
+            return await app.rsvp.export_csv(args.tour, [english.gettext(h) for h in CSV_HEADERS])
 
     data = asyncio.run(go())
     if args.out:
@@ -331,11 +316,9 @@ def _cmd_rsvp_export(args: argparse.Namespace) -> int:
 
 def _cmd_rsvp_checkin(args: argparse.Namespace) -> int:
     async def go() -> Any:
-        service = await _rsvp_service()
-        try:
-            return await service.check_in(args.code)
-        finally:
-            await service.db.close()
+        async with _staff_app() as app:
+            booking, _ = await app.rsvp.check_in(args.code)
+            return booking
 
     booking = asyncio.run(go())
     if booking is None or not booking.checked_in:

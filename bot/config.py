@@ -22,6 +22,8 @@ class Config:
     retention_days: int = 30  # RSVP details are deleted this many days after the tour
     host: str = "0.0.0.0"
     port: int = 8080
+    outbox_rate: float = 25.0  # messages a second the outbox sends at most (Telegram: ~30)
+    exports_dir: Path = ROOT / "exports"  # where the console writes files it is sent
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -37,6 +39,8 @@ class Config:
             retention_days=int(env.get("BOT_RETENTION_DAYS", "30")),
             host=env.get("HOST", "0.0.0.0"),
             port=int(env.get("PORT", "8080")),
+            outbox_rate=float(env.get("BOT_OUTBOX_RATE", "25")),
+            exports_dir=Path(env.get("BOT_EXPORTS_DIR", str(ROOT / "exports"))),
         )
 
     def __repr__(self) -> str:

@@ -22,6 +22,8 @@ from babel.support import NullTranslations, Translations
 from bot.knowledge.model import LANGUAGES
 from bot.knowledge.text import script_counts
 
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_NAMES", "N_", "Translator", "translator"]
+
 DEFAULT_LANGUAGE = "en"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"

@@ -119,26 +119,21 @@ def test_plan_prints_the_day_and_writes_the_calendar(tmp_path: Path) -> None:
 def test_rsvp_staff_commands_list_export_and_check_in(tmp_path: Path) -> None:
     import asyncio
 
-    from bot.knowledge.service import KnowledgeService
-    from bot.rsvp.service import Person, RsvpService
-    from bot.rsvp.tours import load_tours
-    from bot.storage import open_database
+    from bot.app import build_app
+    from bot.config import Config
+    from bot.rsvp.service import Person
     from tests.conftest import KNOWLEDGE
 
     db_path = tmp_path / "rsvp.sqlite3"
 
     async def book() -> str:
-        topics = {t.id for t in KnowledgeService(KNOWLEDGE).topics()}
-        tours, _ = load_tours(KNOWLEDGE, topics)
-        db = await open_database(db_path)
-        service = RsvpService(
-            db, tours, lambda: next(iter(tours.values())).rsvp_closes.replace(year=2026)
-        )
-        await service.setup()
-        booking = await service.request(
+        app = await build_app(Config(knowledge_dir=KNOWLEDGE, db_path=str(db_path)))
+        tours = app.rsvp.tours
+        app.rsvp.clock = lambda: next(iter(tours.values())).rsvp_closes.replace(year=2026)
+        booking = await app.rsvp.request(
             next(iter(tours)), Person("telegram", "7", "7", "ar", "سارة", "Al Jazeera")
         )
-        await db.close()
+        await app.close()
         return booking.code
 
     code = asyncio.run(book())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,18 +29,18 @@ def outcome(replies: list[Reply]) -> object:
 
 
 async def test_follow_up_keeps_the_topic_and_the_language(app: App) -> None:
-    first = await app.dispatcher.handle(say("c'est quoi le site de Shangshan ?"))
+    first = await app.handle(say("c'est quoi le site de Shangshan ?"))
     assert isinstance(outcome(first), Answer) and first[-1].lang == "fr"
-    second = await app.dispatcher.handle(say("et les horaires ?"))
+    second = await app.handle(say("et les horaires ?"))
     result = outcome(second)
     assert isinstance(result, Answer)
     assert (result.topic_id, result.facet) == ("shangshan-site", "hours")
     assert second[-1].lang == "fr"
-    assert second[-1].text.startswith(app.knowledge.topic("shangshan-site").name("fr"))  # type: ignore[union-attr]
+    assert second[-1].text.startswith(app.knowledge.topic("shangshan-site").name("fr"))
 
 
 async def test_no_match_offers_the_topic_menu_in_the_users_language(app: App) -> None:
-    replies = await app.dispatcher.handle(say("Cuéntame un chiste, por favor"))
+    replies = await app.handle(say("Cuéntame un chiste, por favor"))
     assert isinstance(outcome(replies), NoMatch)
     assert replies[-1].lang == "es"
     assert [b.payload for b in replies[-1].buttons] == [
@@ -50,18 +51,18 @@ async def test_no_match_offers_the_topic_menu_in_the_users_language(app: App) ->
 
 
 async def test_numbered_choice_presses_the_button(app: App) -> None:
-    menu = await app.dispatcher.handle(say("tell me a joke"))
+    menu = await app.handle(say("tell me a joke"))
     assert menu[-1].buttons
-    routes = await app.dispatcher.handle(say("1"))
+    routes = await app.handle(say("1"))
     assert {b.payload for b in routes[-1].buttons} >= {"topic:v1:shangshan-site"}
     index = [b.payload for b in routes[-1].buttons].index("topic:v1:shangshan-site")
-    answer = await app.dispatcher.handle(say(str(index + 1)))
+    answer = await app.handle(say(str(index + 1)))
     assert answer[-1].text.startswith("Shangshan")
 
 
 async def test_out_of_range_number_asks_again(app: App) -> None:
-    await app.dispatcher.handle(say("tell me a joke"))
-    replies = await app.dispatcher.handle(say("9"))
+    await app.handle(say("tell me a joke"))
+    replies = await app.handle(say("9"))
     assert "1" in replies[-1].text and "3" in replies[-1].text
     assert len(replies[-1].buttons) == 3
 
@@ -69,11 +70,11 @@ async def test_out_of_range_number_asks_again(app: App) -> None:
 async def test_language_choice_is_saved_and_survives_a_restart(
     app: App, knowledge: KnowledgeService
 ) -> None:
-    replies = await app.dispatcher.handle(say("/language ar"))
+    replies = await app.handle(say("/language ar"))
     assert replies[-1].lang == "ar"
     reborn = await build_app(app.config, knowledge)
     try:
-        later = await reborn.dispatcher.handle(say("Where is Yiwu market?"))
+        later = await reborn.handle(say("Where is Yiwu market?"))
         assert later[-1].lang == "ar"
         assert isinstance(outcome(later), Answer)
     finally:
@@ -81,32 +82,32 @@ async def test_language_choice_is_saved_and_survives_a_restart(
 
 
 async def test_language_buttons_and_unknown_language(app: App) -> None:
-    menu = await app.dispatcher.handle(say("/language"))
+    menu = await app.handle(say("/language"))
     assert len(menu[-1].buttons) == 8
-    pressed = await app.dispatcher.handle(say("", payload="lang:v1:sw"))
+    pressed = await app.handle(say("", payload="lang:v1:sw"))
     assert pressed[-1].lang == "sw"
-    unknown = await app.dispatcher.handle(say("/language klingon"))
+    unknown = await app.handle(say("/language klingon"))
     assert unknown[-1].lang == "sw" and "klingon" in unknown[-1].text
 
 
 async def test_platform_hint_sets_the_reply_language(app: App) -> None:
-    replies = await app.dispatcher.handle(say("Shangshan", hint="pt-BR"))
+    replies = await app.handle(say("Shangshan", hint="pt-BR"))
     assert replies[-1].lang == "pt"
 
 
 async def test_forget_erases_the_conversation(app: App) -> None:
-    await app.dispatcher.handle(say("/language ru"))
-    await app.dispatcher.handle(say("/forget"))
-    replies = await app.dispatcher.handle(say("Where is Yiwu market?"))
+    await app.handle(say("/language ru"))
+    await app.handle(say("/forget"))
+    replies = await app.handle(say("Where is Yiwu market?"))
     assert replies[-1].lang == "en"
-    followup = await app.dispatcher.handle(say("/forget"))
+    followup = await app.handle(say("/forget"))
     assert followup[-1].lang == "en"
 
 
 async def test_staff_command_is_refused_to_others_and_runs_for_staff(app: App) -> None:
-    refused = await app.dispatcher.handle(say("/reload", user="visitor"))
+    refused = await app.handle(say("/reload", user="visitor"))
     assert "staff" in refused[-1].text
-    done = await app.dispatcher.handle(say("/reload", user="staff-1"))
+    done = await app.handle(say("/reload", user="staff-1"))
     assert str(len(app.knowledge.topics())) in done[-1].text
 
 
@@ -121,32 +122,32 @@ async def test_staff_reload_keeps_the_old_base_when_the_new_one_is_broken(
     staff_app = await build_app(replace(app.config, db_path=str(tmp_path / "s.sqlite3")), service)
     try:
         service.root = broken
-        replies = await staff_app.dispatcher.handle(say("/reload", user="staff-1"))
+        replies = await staff_app.handle(say("/reload", user="staff-1"))
         assert "bad.yaml" in replies[-1].text
-        still = await staff_app.dispatcher.handle(say("Shangshan"))
+        still = await staff_app.handle(say("Shangshan"))
         assert isinstance(outcome(still), Answer)
     finally:
         await staff_app.close()
 
 
 async def test_unknown_command_and_forged_payload_explain_themselves(app: App) -> None:
-    unknown = await app.dispatcher.handle(say("/teleport now"))
+    unknown = await app.handle(say("/teleport now"))
     assert "/teleport" in unknown[-1].text and "/help" in unknown[-1].text
-    forged = await app.dispatcher.handle(say("", payload="topic:v9:../../etc/passwd"))
+    forged = await app.handle(say("", payload="topic:v9:../../etc/passwd"))
     assert forged[-1].buttons  # the menu, not a crash
-    missing = await app.dispatcher.handle(say("", payload="topic:v1:no-such-topic"))
+    missing = await app.handle(say("", payload="topic:v1:no-such-topic"))
     assert missing[-1].buttons
 
 
 async def test_deep_link_opens_a_topic(app: App) -> None:
-    replies = await app.dispatcher.handle(say("/start topic_shangshan-site"))
+    replies = await app.handle(say("/start topic_shangshan-site"))
     assert replies[-1].text.startswith("Shangshan")
 
 
 async def test_greetings_and_thanks_are_small_talk(app: App) -> None:
-    hello = await app.dispatcher.handle(say("你好"))
+    hello = await app.handle(say("你好"))
     assert hello[-1].lang == "zh" and hello[-1].buttons
-    thanks = await app.dispatcher.handle(say("asante sana"))
+    thanks = await app.handle(say("asante sana"))
     assert thanks[-1].lang == "sw" and "outcome" not in thanks[-1].meta
 
 
@@ -171,13 +172,13 @@ async def test_ambiguous_shows_choices_and_a_number_picks_one(tmp_path: Path) ->
     config = Config(knowledge_dir=kb, db_path=str(tmp_path / "a.sqlite3"))
     app = await build_app(config)
     try:
-        replies = await app.dispatcher.handle(say("festival parade lantern dragon"))
+        replies = await app.handle(say("festival parade lantern dragon"))
         result = outcome(replies)
         assert isinstance(result, Ambiguous)
         assert [b.payload for b in replies[-1].buttons] == [
             f"topic:v1:{c}" for c in result.candidates
         ]
-        chosen = await app.dispatcher.handle(say("2"))
+        chosen = await app.handle(say("2"))
         assert chosen[-1].text.startswith(f"{result.candidates[1]} en")
     finally:
         await app.close()
@@ -188,7 +189,7 @@ async def test_a_failure_in_one_message_becomes_a_translated_apology(
 ) -> None:
     broken = await build_app(Config(db_path=str(tmp_path / "gone.sqlite3")), knowledge)
     await broken.db.close()  # storage fails under the dispatcher, as a full disk would
-    replies = await broken.dispatcher.handle(say("Shangshan", hint="fr"))
+    replies = await broken.handle(say("Shangshan", hint="fr"))
     assert replies[-1].lang == "fr"
     assert replies[-1].text == translator("fr").gettext(
         "Sorry, something went wrong on my side. Please try again."
@@ -196,20 +197,18 @@ async def test_a_failure_in_one_message_becomes_a_translated_apology(
 
 
 async def test_a_facet_without_a_place_asks_which_place(app: App) -> None:
-    replies = await app.dispatcher.handle(say("et les horaires ?"))
+    replies = await app.handle(say("et les horaires ?"))
     assert replies[-1].lang == "fr"
     payloads = [b.payload for b in replies[-1].buttons]
     assert "topic:v1:shangshan-site:hours" in payloads
     assert all(p.endswith(":hours") for p in payloads)
-    chosen = await app.dispatcher.handle(
-        say(str(payloads.index("topic:v1:shangshan-site:hours") + 1))
-    )
-    hours = app.knowledge.topic("shangshan-site").text("fr", "hours")  # type: ignore[union-attr]
+    chosen = await app.handle(say(str(payloads.index("topic:v1:shangshan-site:hours") + 1)))
+    hours = app.knowledge.topic("shangshan-site").text("fr", "hours")
     assert hours in chosen[-1].text
 
 
 async def test_a_facet_about_an_unknown_place_is_out_of_scope(app: App) -> None:
-    replies = await app.dispatcher.handle(say("How do I get to Paris from London?"))
+    replies = await app.handle(say("How do I get to Paris from London?"))
     assert isinstance(outcome(replies), NoMatch)
     assert [b.payload for b in replies[-1].buttons] == [
         "menu:v1:route",
@@ -219,104 +218,104 @@ async def test_a_facet_about_an_unknown_place_is_out_of_scope(app: App) -> None:
 
 
 async def test_a_day_plan_conversation_in_french(app: App) -> None:
-    first = await app.dispatcher.handle(
+    first = await app.handle(
         say("Planifier une journée à la cité antique de Wuzhou et au site de Shangshan")
     )
     assert first[-1].lang == "fr"
     chosen = [b.label for b in first[-1].buttons if b.label.startswith("✅")]
     assert len(chosen) == 2
     payloads = [b.payload for b in first[-1].buttons]
-    day = await app.dispatcher.handle(say(str(payloads.index("plan:v1:done") + 1)))
+    day = await app.handle(say(str(payloads.index("plan:v1:done") + 1)))
     assert any(b.payload.startswith("plan:v1:day:") for b in day[-1].buttons)
-    typo = await app.dispatcher.handle(say("2026-02-31"))
+    typo = await app.handle(say("2026-02-31"))
     assert "plan:v1:cancel" in [b.payload for b in typo[-1].buttons]  # asked again, not lost
-    place = await app.dispatcher.handle(say("2099-12-01"))
+    place = await app.handle(say("2099-12-01"))
     payloads = [b.payload for b in place[-1].buttons]
-    at = await app.dispatcher.handle(say(str(payloads.index("plan:v1:from:jinhua-centre") + 1)))
+    at = await app.handle(say(str(payloads.index("plan:v1:from:jinhua-centre") + 1)))
     assert "plan:v1:at:09:00" in [b.payload for b in at[-1].buttons]
-    plan = await app.dispatcher.handle(say("", payload="plan:v1:at:09:00"))
+    plan = await app.handle(say("", payload="plan:v1:at:09:00"))
     reply = plan[-1]
     assert reply.lang == "fr" and reply.attachment is not None
     assert "Cité antique de Wuzhou" in reply.text and "uri.amap.com" in reply.text
     assert reply.attachment.content.startswith(b"BEGIN:VCALENDAR")
-    after = await app.dispatcher.handle(say("Shangshan"))
+    after = await app.handle(say("Shangshan"))
     assert isinstance(outcome(after), Answer)  # the form is over
 
 
 async def test_the_plan_form_can_be_cancelled_and_needs_a_site(app: App) -> None:
-    start = await app.dispatcher.handle(say("/plan"))
+    start = await app.handle(say("/plan"))
     assert not [b for b in start[-1].buttons if b.label.startswith("✅")]
-    again = await app.dispatcher.handle(say("", payload="plan:v1:done"))
+    again = await app.handle(say("", payload="plan:v1:done"))
     assert again[-1].text.startswith(translator("en").gettext("Please pick at least one site."))
-    cancelled = await app.dispatcher.handle(say("cancel"))
+    cancelled = await app.handle(say("cancel"))
     assert cancelled[-1].text == translator("en").gettext("Planning cancelled.")
-    answer = await app.dispatcher.handle(say("Where is Yiwu market?"))
+    answer = await app.handle(say("Where is Yiwu market?"))
     assert isinstance(outcome(answer), Answer)
 
 
 async def test_a_programme_question_is_not_a_planning_request(app: App) -> None:
-    replies = await app.dispatcher.handle(say("ما هو برنامج سفراء الاتصال الدولي؟"))
+    replies = await app.handle(say("ما هو برنامج سفراء الاتصال الدولي؟"))
     result = outcome(replies)
     assert isinstance(result, Answer) and result.topic_id == "ambassadors"
 
 
 async def test_subscribe_is_remembered_once_and_forget_removes_it(app: App) -> None:
-    subscribed = await app.dispatcher.handle(say("/subscribe", hint="pt"))
+    subscribed = await app.handle(say("/subscribe", hint="pt"))
     assert subscribed[-1].text == translator("pt").gettext(
         "Subscribed: you will receive the centre's announcements."
     )
-    again = await app.dispatcher.handle(say("/subscribe", hint="pt"))
+    again = await app.handle(say("/subscribe", hint="pt"))
     assert again[-1].text == translator("pt").gettext("You are already subscribed.")
-    assert await app.dispatcher.subscribers.count() == 1
-    await app.dispatcher.handle(say("/forget"))
-    assert await app.dispatcher.subscribers.count() == 0
-    gone = await app.dispatcher.handle(say("/unsubscribe"))
+    assert await app.repos.subscribers.count() == 1
+    await app.handle(say("/forget"))
+    assert await app.repos.subscribers.count() == 0
+    gone = await app.handle(say("/unsubscribe"))
     assert gone[-1].text == translator("en").gettext("You were not subscribed.")
 
 
 async def _rsvp_form(app: App, user: str, hint: str) -> list[Reply]:
-    tours = await app.dispatcher.handle(say("/tours", user=user, hint=hint))
+    tours = await app.handle(say("/tours", user=user, hint=hint))
     join = next(b.payload for b in tours[-1].buttons if b.payload.endswith(":join"))
-    await app.dispatcher.handle(say("", user=user, hint=hint, payload=join))
+    await app.handle(say("", user=user, hint=hint, payload=join))
     for answer in ("王小明", "Xinhua", "camera"):
-        await app.dispatcher.handle(say(answer, user=user, hint=hint))
+        await app.handle(say(answer, user=user, hint=hint))
     skip = join.replace(":join", ":skip")
-    await app.dispatcher.handle(say("", user=user, hint=hint, payload=skip))
-    await app.dispatcher.handle(say("no interpreter", user=user, hint=hint))  # the tour's own
-    return await app.dispatcher.handle(
+    await app.handle(say("", user=user, hint=hint, payload=skip))
+    await app.handle(say("no interpreter", user=user, hint=hint))  # the tour's own
+    return await app.handle(
         say("", user=user, hint=hint, payload=join.replace(":join", ":consent"))
     )
 
 
 async def test_an_rsvp_conversation_books_a_seat_with_a_calendar_file(app: App) -> None:
-    tours = await app.dispatcher.handle(say("/tours", hint="zh"))
+    tours = await app.handle(say("/tours", hint="zh"))
     assert "2027" in tours[-1].text and tours[-1].lang == "zh"
     booked = await _rsvp_form(app, "u1", "zh")
     assert booked[-1].attachment is not None
     assert booked[-1].attachment.content.startswith(b"BEGIN:VCALENDAR")
     assert "签到码" in booked[-1].text
     join = "rsvp:v1:jinhua-heritage-and-industry:join"
-    again = await app.dispatcher.handle(say("", hint="zh", payload=join))  # changes nothing
+    again = await app.handle(say("", hint="zh", payload=join))  # changes nothing
     assert "签到码" in again[-1].text and again[-1].attachment is None
-    assert len(await app.dispatcher.rsvp.service.bookings("jinhua-heritage-and-industry")) == 1  # type: ignore[union-attr]
-    mine = await app.dispatcher.handle(say("/mytours", hint="zh"))
+    assert len(await app.rsvp.bookings("jinhua-heritage-and-industry")) == 1
+    mine = await app.handle(say("/mytours", hint="zh"))
     assert [b.payload.endswith(":cancel") for b in mine[-1].buttons] == [True]
 
 
 async def test_rsvp_form_rejects_empty_and_too_long_answers(app: App) -> None:
-    tours = await app.dispatcher.handle(say("/tours"))
+    tours = await app.handle(say("/tours"))
     join = next(b.payload for b in tours[-1].buttons if b.payload.endswith(":join"))
-    await app.dispatcher.handle(say("", payload=join))
-    await app.dispatcher.handle(say("Ana"))
-    too_long = await app.dispatcher.handle(say("x" * 500))
+    await app.handle(say("", payload=join))
+    await app.handle(say("Ana"))
+    too_long = await app.handle(say("x" * 500))
     assert "200" in too_long[-1].text  # asked again for the outlet, with the limit
-    quit_form = await app.dispatcher.handle(say("cancel"))
+    quit_form = await app.handle(say("cancel"))
     assert "No booking" in quit_form[-1].text
-    assert await app.dispatcher.rsvp.service.bookings_of("console", "u1") == []  # type: ignore[union-attr]
+    assert await app.rsvp.bookings_of("console", "u1") == []
 
 
 async def test_cancelling_promotes_the_next_and_tells_them_in_their_language(app: App) -> None:
-    service = app.dispatcher.rsvp.service  # type: ignore[union-attr]
+    service = app.rsvp
     from bot.rsvp.service import Person
 
     tour = min(service.tours.values(), key=lambda t: t.capacity)
@@ -324,33 +323,32 @@ async def test_cancelling_promotes_the_next_and_tells_them_in_their_language(app
         await service.request(tour.id, Person("console", f"s{n}", f"s{n}", "en", "S", "O"))
     waiting = await service.request(tour.id, Person("telegram", "99", "99", "ru", "Ира", "ТАСС"))
     assert waiting.status == "waitlisted"
-    replies = await app.dispatcher.handle(say("", user="s0", payload=f"rsvp:v1:{tour.id}:cancel"))
-    notice = replies[-1]
-    assert notice.recipient is not None and notice.recipient.chat_id == "99"
-    assert notice.lang == "ru" and notice.attachment is not None
+    replies = await app.handle(say("", user="s0", payload=f"rsvp:v1:{tour.id}:cancel"))
+    assert len(replies) == 1  # the canceller hears only about their own booking
+    [notice] = await app.repos.outbox.claim(time.time(), 10)  # the promoted one, via the outbox
+    assert (notice.channel, notice.chat_id) == (Channel.TELEGRAM, "99")
+    assert notice.reply.lang == "ru" and notice.reply.attachment is not None
 
 
 async def test_staff_rsvp_commands_in_chat(app: App) -> None:
     booked = await _rsvp_form(app, "u1", "en")
     code = booked[-1].text.split()[-1].rstrip(".")
-    refused = await app.dispatcher.handle(
-        say("/rsvps jinhua-heritage-and-industry", user="visitor")
-    )
+    refused = await app.handle(say("/rsvps jinhua-heritage-and-industry", user="visitor"))
     assert "staff" in refused[-1].text
-    usage = await app.dispatcher.handle(say("/export", user="staff-1", hint="fr"))
+    usage = await app.handle(say("/export", user="staff-1", hint="fr"))
     assert "jinhua-heritage-and-industry" in usage[-1].text and usage[-1].lang == "fr"
-    listed = await app.dispatcher.handle(say("/rsvps jinhua-heritage-and-industry", user="staff-1"))
+    listed = await app.handle(say("/rsvps jinhua-heritage-and-industry", user="staff-1"))
     assert "1 confirmed" in listed[-1].text and code in listed[-1].text
-    exported = await app.dispatcher.handle(
+    exported = await app.handle(
         say("/export jinhua-heritage-and-industry", user="staff-1", hint="zh")
     )
-    csv_bytes = exported[-1].attachment.content  # type: ignore[union-attr]
+    csv_bytes = exported[-1].attachment.content
     assert csv_bytes.decode("utf-8-sig").startswith("签到码,状态") and "王小明" in csv_bytes.decode(
         "utf-8-sig"
     )
-    checked = await app.dispatcher.handle(say(f"/checkin {code}", user="staff-1"))
+    checked = await app.handle(say(f"/checkin {code}", user="staff-1"))
     assert "王小明" in checked[-1].text
-    wrong = await app.dispatcher.handle(say("/checkin NOPE42", user="staff-1"))
+    wrong = await app.handle(say("/checkin NOPE42", user="staff-1"))
     assert "NOPE42" in wrong[-1].text
 
 
@@ -359,7 +357,7 @@ async def test_many_rsvp_conversations_at_once_share_the_store_safely(app: App) 
     import asyncio
 
     await asyncio.gather(*(_rsvp_form(app, f"r{n}", "en") for n in range(45)))
-    bookings = await app.dispatcher.rsvp.service.bookings("jinhua-heritage-and-industry")  # type: ignore[union-attr]
+    bookings = await app.rsvp.bookings("jinhua-heritage-and-industry")
     statuses = [b.status for b in bookings]
     assert (statuses.count("confirmed"), statuses.count("waitlisted")) == (30, 15)
 
@@ -376,12 +374,12 @@ async def test_many_rsvp_conversations_at_once_share_the_store_safely(app: App) 
     ],
 )
 async def test_free_text_asks_for_upcoming_tours(app: App, request_text: str) -> None:
-    replies = await app.dispatcher.handle(say(request_text))
+    replies = await app.handle(say(request_text))
     assert any(b.payload.startswith("rsvp:v1:") for b in replies[-1].buttons)
 
 
 async def test_the_2024_media_tour_question_still_answers_from_knowledge(app: App) -> None:
-    replies = await app.dispatcher.handle(say("Which media took part in the Explore Jinhua tour?"))
+    replies = await app.handle(say("Which media took part in the Explore Jinhua tour?"))
     result = outcome(replies)
     assert isinstance(result, Answer) and result.topic_id == "explore-jinhua"
 
@@ -392,21 +390,19 @@ async def test_booking_calendar_parses_and_extra_answers_reach_the_export(app: A
     import icalendar
 
     booked = await _rsvp_form(app, "u9", "fr")
-    tour = app.dispatcher.rsvp.service.tours["jinhua-heritage-and-industry"]  # type: ignore[union-attr]
-    calendar_file = icalendar.Calendar.from_ical(booked[-1].attachment.content)  # type: ignore[union-attr]
+    tour = app.rsvp.tours["jinhua-heritage-and-industry"]
+    calendar_file = icalendar.Calendar.from_ical(booked[-1].attachment.content)
     [event] = [c for c in calendar_file.walk() if c.name == "VEVENT"]
     assert event.decoded("DTSTART") == tour.start
     assert event.decoded("DTSTART").utcoffset() == timedelta(hours=8)
     assert "金华站" in str(event.get("LOCATION"))
-    export = await app.dispatcher.rsvp.service.export_csv(tour.id, ["code"] * 9)  # type: ignore[union-attr]
+    export = await app.rsvp.export_csv(tour.id, ["code"] * 9)
     header, row = export.decode("utf-8-sig").splitlines()[:2]
     assert header.endswith(",interpreter") and row.endswith(",no interpreter")
 
 
 async def test_tour_deep_link_shows_the_tour_with_its_stops(app: App) -> None:
-    replies = await app.dispatcher.handle(
-        say("/start tour_jinhua-heritage-and-industry", hint="ar")
-    )
+    replies = await app.handle(say("/start tour_jinhua-heritage-and-industry", hint="ar"))
     payloads = [b.payload for b in replies[-1].buttons]
     assert payloads[0] == "rsvp:v1:jinhua-heritage-and-industry:join"
     assert "topic:v1:wuzhou-ancient-city" in payloads and replies[-1].lang == "ar"

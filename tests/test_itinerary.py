@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.features.plan_render import plan_reply
 from bot.i18n import translator
 from bot.itinerary.planner import DAY_END, LUNCH_FROM, LUNCH_MINUTES, DayPlan
 from bot.itinerary.service import SHANGHAI, ItineraryService
@@ -93,7 +94,7 @@ def test_closed_day_is_reported_not_planned(service: ItineraryService) -> None:
 def test_a_full_day_says_what_does_not_fit(service: ItineraryService) -> None:
     plan = service.plan(service.sites, date(2026, 12, 2), "jinhua-centre", time(9, 0))
     assert plan.skipped and len(plan.stops) + len(plan.skipped) == 7
-    text = service.reply(plan, translator("en")).text
+    text = plan_reply(plan, service.planner, translator("en"), service.clock()).text
     assert "Not included" in text
 
 
@@ -110,7 +111,7 @@ def test_reply_has_links_taxi_card_and_a_calendar_in_the_users_language(
     plan = service.plan(
         ["shangshan-site", "yiwu-trade-city"], date(2026, 12, 2), "yiwu-airport", time(8, 30)
     )
-    reply = service.reply(plan, translator("ru"))
+    reply = plan_reply(plan, service.planner, translator("ru"), service.clock())
     assert "uri.amap.com" in reply.text and "openstreetmap.org" in reply.text
     assert "上山考古遗址公园" in reply.text and "shàng shān" in reply.text
     assert "декабря" in reply.text  # Babel date in Russian
@@ -191,5 +192,5 @@ async def test_planning_requests_are_recognised_in_every_language(
 ) -> None:
     from bot.core.types import Channel, Incoming
 
-    replies = await app.dispatcher.handle(Incoming(Channel.CONSOLE, "p", "p", request_text))  # type: ignore[attr-defined]
+    replies = await app.handle(Incoming(Channel.CONSOLE, "p", "p", request_text))  # type: ignore[attr-defined]
     assert "plan:v1:done" in [b.payload for b in replies[-1].buttons]

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.rsvp.service import CODE_ALPHABET, Person, RsvpError, RsvpService
+from bot.app import open_repositories
+from bot.rsvp.service import Person, RsvpError, RsvpService
 from bot.rsvp.tours import Tour, load_tours
-from bot.storage import open_database
+from bot.storage.bookings import CODE_ALPHABET
 from tests.conftest import KNOWLEDGE
 
 CST = timezone(timedelta(hours=8))
@@ -40,10 +41,12 @@ class StepClock:
 
 
 async def service_at(path: Path, capacity: int = 30) -> RsvpService:
-    db = await open_database(path)
-    service = RsvpService(db, {"sample": replace(TOUR, capacity=capacity)}, StepClock(NOW))
-    await service.setup()
-    return service
+    repos = await open_repositories(str(path))
+    return RsvpService(repos.bookings, {"sample": replace(TOUR, capacity=capacity)}, StepClock(NOW))
+
+
+async def close(service: RsvpService) -> None:
+    await service.bookings_repo.db.close()  # type: ignore[attr-defined]
 
 
 def person(n: int) -> Person:
@@ -54,7 +57,7 @@ def person(n: int) -> Person:
 async def rsvp(tmp_path: Path) -> AsyncIterator[RsvpService]:
     service = await service_at(tmp_path / "rsvp.sqlite3")
     yield service
-    await service.db.close()
+    await close(service)
 
 
 async def test_500_at_once_for_30_seats(rsvp: RsvpService) -> None:
@@ -84,7 +87,7 @@ async def test_cancelling_promotes_the_first_waiting(tmp_path: Path) -> None:
     waiting = [b for b in await rsvp.bookings("sample") if b.status == "waitlisted"]
     assert [(b.user_id, b.position) for b in waiting] == [("3", 1), ("4", 2)]
     assert await rsvp.cancel("sample", "telegram", "4") is None  # a waitlisted cancel frees no seat
-    await rsvp.db.close()
+    await close(rsvp)
 
 
 async def test_closed_and_unknown_tours_are_refused(rsvp: RsvpService) -> None:
@@ -102,12 +105,14 @@ async def test_check_in_codes_are_short_unambiguous_unique(rsvp: RsvpService) ->
         len(c) == 6 and set(c) <= set(CODE_ALPHABET) for c in codes
     )
     confirmed = next(b for b in bookings if b.status == "confirmed")
-    arrived = await rsvp.check_in(confirmed.code.lower())
-    assert arrived is not None and arrived.checked_in
+    arrived, before = await rsvp.check_in(confirmed.code.lower())
+    assert arrived is not None and arrived.checked_in and not before
+    again, before = await rsvp.check_in(confirmed.code)
+    assert again is not None and again.checked_in_at == arrived.checked_in_at and before
     waiting = next(b for b in bookings if b.status == "waitlisted")
-    not_in = await rsvp.check_in(waiting.code)
+    not_in, _ = await rsvp.check_in(waiting.code)
     assert not_in is not None and not not_in.checked_in
-    assert await rsvp.check_in("NOPE00") is None
+    assert await rsvp.check_in("NOPE00") == (None, False)
 
 
 async def test_csv_export_opens_in_excel(rsvp: RsvpService) -> None:
@@ -159,7 +164,7 @@ def test_random_concurrent_mixes_never_overbook_nor_leave_seats_idle(
                 await asyncio.gather(*calls)
                 return [b.status for b in await rsvp.bookings("sample")]
             finally:
-                await rsvp.db.close()
+                await close(rsvp)
 
     statuses = asyncio.run(run())
     confirmed, waiting = statuses.count("confirmed"), statuses.count("waitlisted")
@@ -192,7 +197,7 @@ async def test_reminders_are_sent_once_survive_restarts_and_skip_started_tours(
     rsvp.clock = StepClock(TOUR.start - timedelta(hours=23))  # the 24 h reminder is due
     assert [kind for kind, _ in await rsvp.claim_due_reminders()] == ["24h"]
     assert await rsvp.claim_due_reminders() == []  # never twice
-    await rsvp.db.close()
+    await close(rsvp)
 
     restarted = await service_at(path)  # the bot was down through the 2 h mark
     restarted.clock = StepClock(TOUR.start - timedelta(minutes=30))
@@ -201,7 +206,7 @@ async def test_reminders_are_sent_once_survive_restarts_and_skip_started_tours(
     assert await restarted.claim_due_reminders() == []
     restarted.clock = StepClock(TOUR.start + timedelta(minutes=1))
     assert await restarted.claim_due_reminders() == []
-    await restarted.db.close()
+    await close(restarted)
 
 
 async def test_no_reminder_after_the_tour_began_or_after_cancelling(tmp_path: Path) -> None:
@@ -211,7 +216,7 @@ async def test_no_reminder_after_the_tour_began_or_after_cancelling(tmp_path: Pa
     await rsvp.cancel("sample", "telegram", "2")
     rsvp.clock = StepClock(TOUR.start + timedelta(minutes=5))  # down until after the start
     assert await rsvp.claim_due_reminders() == []
-    await rsvp.db.close()
+    await close(rsvp)
 
 
 def test_tours_file_matches_its_json_schema() -> None:

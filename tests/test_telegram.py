@@ -18,9 +18,10 @@ import uvicorn
 from bot.app import App
 from bot.channels import serve
 from bot.channels.telegram import MAX_TEXT, TelegramBot, escaped_chunks, keyboard, split_text
-from bot.core.types import Button
+from bot.core.types import Button, Channel
 from bot.i18n import translator
 from bot.knowledge.model import LANGUAGES
+from bot.runtime import Jobs
 from tests.fake_telegram import FakeBotAPI, free_port
 
 TOKEN = "123456:TEST-token-not-real"
@@ -38,9 +39,12 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 async def live(app: App, fake: FakeBotAPI) -> AsyncIterator[FakeBotAPI]:
     """The bot long-polling the fake server."""
-    telegram = TelegramBot(TOKEN, app.dispatcher, fake.url)
+    telegram = TelegramBot(TOKEN, app.handle, app.dispatcher.public_commands(), fake.url)
+    jobs = Jobs(app, {Channel.TELEGRAM: telegram.sender})  # as the runtime starts them
     await telegram.start()
+    jobs.start()
     yield fake
+    await jobs.stop()
     await telegram.stop()
 
 
@@ -270,7 +274,7 @@ async def test_a_promotion_notice_reaches_the_promoted_reporters_chat(
 ) -> None:
     from bot.rsvp.service import Person
 
-    service = app.dispatcher.rsvp.service  # type: ignore[union-attr]
+    service = app.rsvp
     tour = min(service.tours.values(), key=lambda t: t.capacity)
     for n in range(tour.capacity):
         await service.request(
@@ -287,15 +291,18 @@ async def test_a_promotion_notice_reaches_the_promoted_reporters_chat(
 async def test_due_reminders_are_delivered_once_on_telegram(app: App, fake: FakeBotAPI) -> None:
     from bot.rsvp.service import Person
 
-    service = app.dispatcher.rsvp.service  # type: ignore[union-attr]
+    service = app.rsvp
     tour = next(iter(service.tours.values()))
     await service.request(tour.id, Person("telegram", "4242", "4242", "fr", "Léa", "AFP"))
-    telegram = TelegramBot(TOKEN, app.dispatcher, fake.url)
+    telegram = TelegramBot(TOKEN, app.handle, app.dispatcher.public_commands(), fake.url)
+    jobs = Jobs(app, {Channel.TELEGRAM: telegram.sender})
     await telegram.application.initialize()
     try:
         service.clock = lambda: tour.start - timedelta(hours=1)
-        assert await telegram.deliver_due_reminders() == 2  # both due: the bot was down
-        assert await telegram.deliver_due_reminders() == 0
+        assert await jobs.housekeeping() == 2  # both due: the bot was down
+        assert await jobs.housekeeping() == 0
+        assert await jobs.worker.run_once() == 2
+        assert await jobs.worker.run_once() == 0
     finally:
         await telegram.application.shutdown()
     reminders = texts(fake, 4242)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -20,15 +19,13 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.core.dispatcher import Dispatcher, apology, expired_button_notice, flood_notice
-from bot.core.guards import FloodGuard, KeyedLocks, RecentIds, Verdict
-from bot.core.payloads import MAX_PAYLOAD_BYTES, decode
+from bot.core.delivery import SENT, Delivery, SendResult
+from bot.core.payloads import MAX_PAYLOAD_BYTES
 from bot.core.types import Button, Channel, Incoming, Reply
-from bot.i18n import DEFAULT_LANGUAGE, supported, translator
-from bot.knowledge.model import LANGUAGES
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +34,6 @@ MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 MAX_SEND_ATTEMPTS = 3
 MAX_RETRY_WAIT_S = 30.0
 SHORT_LABEL = 18  # labels up to this length go two to a row
-REMINDER_POLL_S = 30.0
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 T = TypeVar("T")
@@ -48,23 +44,21 @@ def incoming(update: Update) -> Incoming | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return None
+    hint = user.language_code if isinstance(user.language_code, str) else None
     query = update.callback_query
-    if query is not None:
-        return Incoming(
-            Channel.TELEGRAM, str(user.id), str(chat.id), "", query.data or "", None,
-            user.language_code,
-        )  # fmt: skip
     message = update.effective_message
-    if message is None:
+    if query is None and message is None:
         return None
     return Incoming(
         Channel.TELEGRAM,
         str(user.id),
         str(chat.id),
-        message.text or message.caption or "",
-        None,
-        str(message.message_id),
-        user.language_code,
+        "" if query or message is None else (message.text or message.caption or ""),
+        (query.data or "") if query else None,
+        str(message.message_id) if message and not query else None,
+        hint,
+        str(update.update_id),
+        user.full_name[:100],
     )
 
 
@@ -116,94 +110,104 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
-async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
+async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = MAX_SEND_ATTEMPTS) -> T:
     """Run a Bot API call, waiting as told on 429 a bounded number of times."""
-    for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         try:
             return await call()
         except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            if attempt == MAX_SEND_ATTEMPTS:
+            seconds = _seconds(exc.retry_after)
+            if attempt == attempts:
                 raise
             log.warning("rate limited by Telegram; retrying in %.1f s", seconds)
             await asyncio.sleep(min(seconds, MAX_RETRY_WAIT_S))
     raise AssertionError("unreachable")
 
 
-class TelegramChannel:
-    """Feeds updates to the dispatcher and sends its replies back."""
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 
-    def __init__(self, dispatcher: Dispatcher, clock: Callable[[], float] = time.monotonic):
-        self.dispatcher = dispatcher
-        self.flood = FloodGuard(clock)
-        self.seen = RecentIds()
-        self.locks = KeyedLocks()
+
+class TelegramChannel:
+    """Translates updates for the pipeline and sends back the replies it returns."""
+
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answers one update; any failure is logged and the user gets an apology."""
-        if not self.seen.first_time(update.update_id):
-            log.info("duplicate update %s ignored", update.update_id)
-            return
+        """Answers one update; a failure to send is logged, never fatal."""
         message = incoming(update)
         if message is None:
             return
+        if update.callback_query is not None:  # stop the button's spinner at once
+            await _quietly(lambda: update.callback_query.answer())  # type: ignore[union-attr]
+        replies = await self.handle(message)
         try:
-            await self._handle(update, message, context)
-        except Exception:
-            log.exception("update %s failed: %s", update.update_id, _describe(update))
-            await self._send_quietly(context, message.chat_id, [apology(_lang(message))])
+            await self.send(context.bot, message.chat_id, replies)
+        except TelegramError as exc:
+            log.warning(
+                "reply to update %s not delivered: %s", update.update_id, type(exc).__name__
+            )
 
-    async def _handle(
-        self, update: Update, message: Incoming, context: ContextTypes.DEFAULT_TYPE
-    ) -> None:
-        if update.callback_query is not None:
-            valid = decode(message.payload or "") is not None
-            notice = None if valid else expired_button_notice(_lang(message))
-            await with_retry(lambda: update.callback_query.answer(notice))  # type: ignore[union-attr]
-            if not valid:
-                return
-        verdict = self.flood.check(message.user_id)
-        if verdict is not Verdict.ALLOW:
-            if verdict is Verdict.WARN:
-                await self.send(context, message.chat_id, [flood_notice(_lang(message))])
-            return
-        async with self.locks.hold(message.chat_id):
-            replies = await self.dispatcher.handle(message)
-            await self.send(context, message.chat_id, replies)
-
-    async def send(
-        self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Reply]
-    ) -> None:
+    async def send(self, bot: Bot, chat_id: str, replies: Sequence[Reply]) -> None:
+        """Send the replies meant for this chat."""
         for reply in replies:
-            to = reply.recipient
-            if to is not None and to.channel is not Channel.TELEGRAM:
-                continue  # another channel's user; that channel delivers it
-            await send_reply(context.bot, to.chat_id if to else chat_id, reply)
-
-    async def _send_quietly(
-        self, context: ContextTypes.DEFAULT_TYPE, chat_id: str, replies: Sequence[Reply]
-    ) -> None:
-        try:
-            await self.send(context, chat_id, replies)
-        except TelegramError:
-            log.warning("could not send the apology to chat %s", chat_id)
+            await send_reply(bot, chat_id, reply)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Errors raised outside our handler (network, polling) are logged, never fatal."""
         if isinstance(context.error, Forbidden):
-            log.info("user blocked the bot: %s", context.error)
+            log.info("a user blocked the bot")
             return
-        log.error("telegram error: %s", context.error, exc_info=context.error)
+        log.error("telegram error: %s", type(context.error).__name__, exc_info=context.error)
 
 
-async def send_reply(bot: Bot, chat_id: str, reply: Reply) -> None:
+class TelegramSender:
+    """The outbox's way to Telegram: one reply to one chat, with a typed result."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        """Send the reply; blocked, rate-limited and other failures become results."""
+        try:
+            await send_reply(self.bot, chat_id, reply, attempts=1)
+        except RetryAfter as exc:
+            return SendResult(Delivery.RETRY, _seconds(exc.retry_after), "retry_after")
+        except Forbidden:
+            return SendResult(Delivery.BLOCKED, reason="blocked")
+        except BadRequest as exc:
+            gone = "chat not found" in exc.message.lower()
+            return SendResult(
+                Delivery.BLOCKED if gone else Delivery.FAILED, reason=exc.message[:100]
+            )
+        except TelegramError as exc:
+            return SendResult(Delivery.RETRY, 5.0, type(exc).__name__)
+        return SENT
+
+
+async def _quietly(call: Callable[[], Awaitable[object]]) -> None:
+    try:
+        await call()
+    except TelegramError as exc:
+        log.info("callback answer failed: %s", type(exc).__name__)
+
+
+def _seconds(wait: object) -> float:
+    return float(wait.total_seconds()) if hasattr(wait, "total_seconds") else float(wait)  # type: ignore[arg-type]
+
+
+async def send_reply(
+    bot: Bot, chat_id: str, reply: Reply, attempts: int = MAX_SEND_ATTEMPTS
+) -> None:
     """One reply as Bot API calls: text (split), keyboard on the last piece, venue, file."""
+    retry = partial(with_retry, attempts=attempts)
     pieces = escaped_chunks(reply.text)
     markup = keyboard(reply.buttons)
     for number, piece in enumerate(pieces, start=1):
         last = number == len(pieces)
-        await with_retry(
+        await retry(
             partial(
                 bot.send_message,
                 chat_id=chat_id,
@@ -215,7 +219,7 @@ async def send_reply(bot: Bot, chat_id: str, reply: Reply) -> None:
         )
     if reply.location is not None:
         where = reply.location
-        await with_retry(
+        await retry(
             partial(
                 bot.send_venue,
                 chat_id=chat_id,
@@ -228,22 +232,20 @@ async def send_reply(bot: Bot, chat_id: str, reply: Reply) -> None:
     if reply.attachment is not None:
         item = reply.attachment
         document = InputFile(item.content, filename=item.filename)
-        await with_retry(partial(bot.send_document, chat_id=chat_id, document=document))
+        await retry(partial(bot.send_document, chat_id=chat_id, document=document))
 
 
-async def publish_commands(bot: Bot, dispatcher: Dispatcher) -> None:
+async def publish_commands(bot: Bot, public_commands: list[tuple[str, str]]) -> None:
     """The command menu in every language (and English for everyone else)."""
     for lang in (None, *LANGUAGES):
         t = translator(lang or DEFAULT_LANGUAGE)
-        commands = [
-            BotCommand(name, t.gettext(text)[:256]) for name, text in dispatcher.public_commands()
-        ]
+        commands = [BotCommand(name, t.gettext(text)[:256]) for name, text in public_commands]
         await with_retry(partial(bot.set_my_commands, commands, language_code=lang))
 
 
 def build_application(
     token: str,
-    dispatcher: Dispatcher,
+    handle: Handle,
     api_url: str | None = None,
     webhook: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -256,21 +258,10 @@ def build_application(
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
-    channel = TelegramChannel(dispatcher)
+    channel = TelegramChannel(handle)
     application.add_handler(TypeHandler(Update, channel.on_update))
     application.add_error_handler(channel.on_error)
     return application
-
-
-def _lang(message: Incoming) -> str:
-    return supported(message.locale_hint) or DEFAULT_LANGUAGE
-
-
-def _describe(update: Update) -> str:
-    """The update for the log, without message text (it may hold personal data)."""
-    kind = "callback" if update.callback_query else "message"
-    user = update.effective_user.id if update.effective_user else None
-    return f"{kind} from user {user}"
 
 
 class TelegramBot:
@@ -279,18 +270,20 @@ class TelegramBot:
     def __init__(
         self,
         token: str,
-        dispatcher: Dispatcher,
+        handle: Handle,
+        public_commands: list[tuple[str, str]],
         api_url: str | None = None,
         webhook: bool = False,
     ) -> None:
-        self.dispatcher = dispatcher
         self.webhook = webhook
-        self.application = build_application(token, dispatcher, api_url, webhook)
-        self._reminders: asyncio.Task[None] | None = None
+        self.public_commands = public_commands
+        self.application = build_application(token, handle, api_url, webhook)
+        self.sender = TelegramSender(self.application.bot)
 
     async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:
+        """Connect, publish the command menus, and start polling or set the webhook."""
         await self.application.initialize()
-        await publish_commands(self.application.bot, self.dispatcher)
+        await publish_commands(self.application.bot, self.public_commands)
         await self.application.start()
         if not self.webhook:
             assert self.application.updater is not None
@@ -299,31 +292,6 @@ class TelegramBot:
             await self.application.bot.set_webhook(
                 webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
             )
-        self._reminders = asyncio.create_task(self._remind_forever())
-
-    async def deliver_due_reminders(self) -> int:
-        """Delete expired RSVP data, then send the tour reminders now due to Telegram
-        users; returns how many went out."""
-        if self.dispatcher.rsvp is None:
-            return 0
-        sent = 0
-        for reply in await self.dispatcher.rsvp.housekeeping():
-            if reply.recipient is None or reply.recipient.channel is not Channel.TELEGRAM:
-                continue
-            try:
-                await send_reply(self.application.bot, reply.recipient.chat_id, reply)
-                sent += 1
-            except TelegramError as exc:
-                log.warning("reminder to chat %s not delivered: %s", reply.recipient.chat_id, exc)
-        return sent
-
-    async def _remind_forever(self) -> None:
-        while True:
-            try:
-                await self.deliver_due_reminders()
-            except Exception:
-                log.exception("reminder round failed; trying again next round")
-            await asyncio.sleep(REMINDER_POLL_S)
 
     async def feed(self, data: object) -> None:
         """Queue one update received by the webhook (malformed JSON raises ValueError)."""
@@ -333,8 +301,7 @@ class TelegramBot:
         await self.application.update_queue.put(update)
 
     async def stop(self) -> None:
-        if self._reminders is not None:
-            self._reminders.cancel()
+        """Stop polling and the Application."""
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:

@@ -1,17 +1,17 @@
-"""One web process for every webhook: Telegram's, room for WeChat's, and a health check."""
+"""One web process for every webhook: each channel contributes its routes; plus /healthz."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
 
@@ -22,27 +22,28 @@ Feed = Callable[[object], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
 
 
-def create_web_app(
-    telegram_feed: Feed,
-    telegram_secret: str,
-    on_startup: Hook,
-    on_shutdown: Hook,
-) -> Starlette:
-    """The ASGI app: POST /telegram (secret checked), GET /healthz."""
+def telegram_routes(feed: Feed, secret: str) -> list[BaseRoute]:
+    """POST /telegram: the secret header checked, the update queued."""
 
     async def telegram(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
+        if not hmac.compare_digest(given.encode(), secret.encode()):
             return Response(status_code=403)
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return Response(status_code=413)
         try:
-            await telegram_feed(json.loads(body))
+            await feed(json.loads(body))
         except (ValueError, TypeError, KeyError) as exc:
-            log.warning("rejected a malformed webhook update: %s", exc)
+            log.warning("rejected a malformed webhook update: %s", type(exc).__name__)
             return Response(status_code=400)
         return Response(status_code=200)
+
+    return [Route("/telegram", telegram, methods=["POST"])]
+
+
+def create_web_app(routes: Sequence[BaseRoute], on_startup: Hook, on_shutdown: Hook) -> Starlette:
+    """The ASGI app: every channel's routes and GET /healthz."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -55,8 +56,6 @@ def create_web_app(
         finally:
             await on_shutdown()
 
-    routes = [
-        Route("/telegram", telegram, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=[*routes, Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan
+    )

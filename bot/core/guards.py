@@ -1,9 +1,9 @@
-"""Protections every channel needs: flood limits, duplicate filtering, per-chat ordering."""
+"""Protections the inbound pipeline applies to every channel: flood limits, per-chat order."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from enum import Enum
@@ -11,6 +11,8 @@ from enum import Enum
 # A person can type or tap about two messages a second in bursts; 20 in 10 s is a script.
 FLOOD_LIMIT = 20
 FLOOD_WINDOW_S = 10.0
+# Idle senders are forgotten every this many checks, so memory follows the active senders.
+PRUNE_EVERY = 1000
 
 
 class Verdict(Enum):
@@ -33,8 +35,13 @@ class FloodGuard:
         self._window = window_s
         self._seen: dict[Hashable, deque[float]] = {}
         self._warned: set[Hashable] = set()
+        self._checks = 0
 
     def check(self, sender: Hashable) -> Verdict:
+        """Allow, warn once, or drop this sender's next message."""
+        self._checks += 1
+        if self._checks % PRUNE_EVERY == 0:
+            self.forget_idle()
         now = self._clock()
         times = self._seen.setdefault(sender, deque())
         while times and now - times[0] >= self._window:
@@ -48,28 +55,17 @@ class FloodGuard:
         self._warned.add(sender)
         return Verdict.WARN
 
+    @property
+    def senders(self) -> int:
+        """How many senders are remembered (for the memory benchmark)."""
+        return len(self._seen)
+
     def forget_idle(self) -> None:
         """Drop senders with no message in the window, so memory stays bounded."""
         now = self._clock()
         for sender in [s for s, t in self._seen.items() if not t or now - t[-1] >= self._window]:
             del self._seen[sender]
             self._warned.discard(sender)
-
-
-class RecentIds:
-    """Remembers the last `size` ids, to handle a redelivered update only once."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._ids: OrderedDict[Hashable, None] = OrderedDict()
-        self._size = size
-
-    def first_time(self, item: Hashable) -> bool:
-        if item in self._ids:
-            return False
-        self._ids[item] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
 
 
 class KeyedLocks:
@@ -81,6 +77,7 @@ class KeyedLocks:
 
     @asynccontextmanager
     async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        """Hold the key's lock; the lock is dropped when nobody waits for it."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:

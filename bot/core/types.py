@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class Channel(StrEnum):
+    """Where a person talks to the bot."""
+
     CONSOLE = "console"
     TELEGRAM = "telegram"
     WECHAT = "wechat"
@@ -24,16 +26,22 @@ class Incoming:
     payload: str | None = None  # button data; set instead of text for presses
     message_id: str | None = None
     locale_hint: str | None = None  # the platform's language code, e.g. "fr-FR"
+    update_key: str | None = None  # the platform's delivery id: a redelivery is handled once
+    display_name: str = ""  # the person's name on the platform, for staff handoffs
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
+    """A choice shown with a reply; `payload` is what a press sends back."""
+
     label: str
     payload: str
 
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """A map pin."""
+
     lat: float
     lon: float
     title: str
@@ -42,6 +50,8 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """A file sent with a reply (calendar, CSV)."""
+
     filename: str
     content: bytes
     mime_type: str
@@ -49,6 +59,8 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
+    """Someone to deliver to outside the current conversation."""
+
     channel: Channel
     chat_id: str
 

@@ -6,10 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.core.types import Reply
-from bot.i18n import Translator
 from bot.itinerary.planner import DayPlan, Planner
-from bot.itinerary.render import plan_reply
 from bot.itinerary.travel import load_travel
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.service import KnowledgeService
@@ -18,15 +15,18 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ItineraryService:
+    """Day plans over the current knowledge base and travel table."""
+
     def __init__(self, knowledge: KnowledgeService, clock: Callable[[], datetime]) -> None:
         self.knowledge = knowledge
         self.clock = clock
-        self._planner, self._version = self._build(), knowledge.version
+        self._planner: Planner | None = None  # built on first use
+        self._version = knowledge.version
 
     @property
     def planner(self) -> Planner:
         """The planner over the current knowledge; rebuilt after a staff /reload."""
-        if self._version != self.knowledge.version:
+        if self._planner is None or self._version != self.knowledge.version:
             self._planner, self._version = self._build(), self.knowledge.version
         return self._planner
 
@@ -43,9 +43,6 @@ class ItineraryService:
     def plan(self, sites: list[str], day: date, start_place: str, start: time) -> DayPlan:
         begin = datetime.combine(day, start, SHANGHAI)
         return self.planner.plan(sites, day, start_place, begin)
-
-    def reply(self, plan: DayPlan, t: Translator) -> Reply:
-        return plan_reply(plan, self.planner, t, self.clock())
 
     @property
     def sites(self) -> list[str]:

@@ -1,13 +1,15 @@
-"""Turn knowledge outcomes into replies in the user's language."""
+"""Knowledge outcomes as replies in the person's language (used by the ask feature)."""
 
 from __future__ import annotations
 
-from bot.core.payloads import MenuPress, TopicPress, encode
+from bot.core.payloads import encode
 from bot.core.types import Button, Location, Reply
 from bot.i18n import N_, Translator
 from bot.knowledge.model import FACETS, Ambiguous, Answer, NoMatch, Topic
 from bot.knowledge.service import KnowledgeService
 
+TOPIC = "topic"  # press kind: topic:v1:<id>[:<facet>]
+MENU = "menu"  # press kind: menu:v1:<kind>
 FACET_LABELS = {
     "getting_there": N_("Getting there"),
     "hours": N_("Opening hours"),
@@ -42,12 +44,12 @@ def answer_reply(topic: Topic, facet: str | None, asked: str | None, t: Translat
         ]
     lines.append(topic.text(t.lang, facet))
     buttons = [
-        Button(facet_label(name, t), encode(TopicPress(topic.id, name)))
+        Button(facet_label(name, t), encode(TOPIC, topic.id, name))
         for name in FACETS
         if name in topic.facets and name != facet
     ]
     if facet:
-        buttons.insert(0, Button(t.gettext(OVERVIEW_LABEL), encode(TopicPress(topic.id))))
+        buttons.insert(0, Button(t.gettext(OVERVIEW_LABEL), encode(TOPIC, topic.id)))
     return Reply("\n".join(lines), t.lang, tuple(buttons), _location(topic, facet, t))
 
 
@@ -66,7 +68,7 @@ def ambiguous_reply(outcome: Ambiguous, knowledge: KnowledgeService, t: Translat
         topic = knowledge.topic(topic_id)
         if topic is not None:
             facet = outcome.facet if outcome.facet in topic.facets else None
-            buttons.append(Button(topic.name(t.lang), encode(TopicPress(topic_id, facet))))
+            buttons.append(Button(topic.name(t.lang), encode(TOPIC, topic_id, facet)))
     return Reply(t.gettext("Did you mean:"), t.lang, tuple(buttons))
 
 
@@ -74,7 +76,7 @@ def which_place_reply(facet: str, knowledge: KnowledgeService, t: Translator) ->
     """A facet asked with no place named and nothing to follow up on: offer the places."""
     text = t.gettext("Which place do you mean? (%(facet)s)") % {"facet": facet_label(facet, t)}
     buttons = tuple(
-        Button(topic.name(t.lang), encode(TopicPress(topic.id, facet)))
+        Button(topic.name(t.lang), encode(TOPIC, topic.id, facet))
         for topic in knowledge.topics()
         if facet in topic.facets
     )
@@ -88,7 +90,7 @@ def no_match_reply(t: Translator) -> Reply:
 
 def menu_buttons(t: Translator) -> tuple[Button, ...]:
     return tuple(
-        Button(t.gettext(label), encode(MenuPress(kind))) for kind, label in KIND_LABELS.items()
+        Button(t.gettext(label), encode(MENU, kind)) for kind, label in KIND_LABELS.items()
     )
 
 
@@ -98,7 +100,7 @@ def kind_menu_reply(kind: str, knowledge: KnowledgeService, t: Translator) -> Re
     if label is None:
         return no_match_reply(t)
     buttons = tuple(
-        Button(topic.name(t.lang), encode(TopicPress(topic.id))) for topic in knowledge.topics(kind)
+        Button(topic.name(t.lang), encode(TOPIC, topic.id)) for topic in knowledge.topics(kind)
     )
     return Reply(t.gettext(label) + ":", t.lang, buttons)
 

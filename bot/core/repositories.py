@@ -1,0 +1,117 @@
+"""The storage the core needs, as protocols: SQLite implements them today (bot/storage),
+and another backend can implement them and pass the same repository tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.core.delivery import SendResult
+from bot.core.state import Conversation
+from bot.core.types import Channel, Reply
+
+
+class Transactions(Protocol):
+    """Runs several repositories' writes as one: all of them or none."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """A unit of work; nested calls join the outer one."""
+        ...
+
+
+class PersonalData(Protocol):
+    """A repository that holds rows about people can show and erase one person's rows."""
+
+    async def export_person(self, channel: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every row about the person, by table."""
+        ...
+
+    async def erase_person(self, channel: str, user_id: str) -> None:
+        """Delete every row about the person."""
+        ...
+
+
+class Conversations(PersonalData, Protocol):
+    """Conversation state per (channel, user)."""
+
+    async def get(self, channel: str, user_id: str) -> Conversation:
+        """The saved state, or a fresh one."""
+        ...
+
+    async def save(self, state: Conversation) -> None:
+        """Save the state after a turn."""
+        ...
+
+
+class Subscribers(PersonalData, Protocol):
+    """Who receives the centre's announcements, and in which language."""
+
+    async def subscribe(self, channel: str, user_id: str, chat_id: str, lang: str) -> bool:
+        """Subscribe, or update the language; True if the subscription is new."""
+        ...
+
+    async def unsubscribe(self, channel: str, user_id: str) -> bool:
+        """Unsubscribe; True if there was a subscription."""
+        ...
+
+    async def count(self) -> int:
+        """How many people are subscribed."""
+        ...
+
+
+class ProcessedUpdates(Protocol):
+    """Platform delivery ids already handled, shared by every process on the store."""
+
+    async def first_time(self, channel: Channel, key: str) -> bool:
+        """Record the id; False if it was recorded before."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to queue: to whom, what, and a key that makes queueing it idempotent."""
+
+    channel: Channel
+    chat_id: str
+    reply: Reply
+    kind: str  # reminder, promotion, confirmation, broadcast, handoff …
+    key: str | None = None  # the same key is queued once
+    user_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message claimed from the outbox for sending."""
+
+    id: int
+    channel: Channel
+    chat_id: str
+    reply: Reply
+    kind: str
+    attempts: int
+
+
+class Outbox(Protocol):
+    """The persistent queue of messages sent outside a reply."""
+
+    async def enqueue(self, messages: Sequence[Outgoing]) -> int:
+        """Queue messages (inside the caller's transaction if there is one); how many new."""
+        ...
+
+    async def claim(self, now: float, limit: int) -> list[Queued]:
+        """Mark up to `limit` due messages as being sent, oldest first."""
+        ...
+
+    async def finish(self, item: Queued, result: SendResult, now: float) -> None:
+        """Record how the send ended; a retry is due again later."""
+        ...
+
+    async def recover(self) -> int:
+        """After a restart: messages left 'sending' are due again (at least once)."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """Messages by status."""
+        ...

@@ -1,0 +1,116 @@
+"""The person's own settings: greeting, help, language, subscription and /forget."""
+
+from __future__ import annotations
+
+from bot.core.dispatcher import Command, Registry, Turn
+from bot.core.payloads import Press, encode
+from bot.core.repositories import Conversations, Subscribers
+from bot.core.state import Conversation
+from bot.core.types import Button, Reply
+from bot.features import answers
+from bot.features.ask import welcome
+from bot.i18n import LANGUAGE_NAMES, N_, supported
+
+LANGUAGE = "lang"  # press kind: lang:v1:<code>
+
+
+class AccountFeature:
+    """/start, /help, /language, /subscribe, /unsubscribe and /forget."""
+
+    def __init__(self, conversations: Conversations, subscribers: Subscribers) -> None:
+        self.conversations = conversations
+        self.subscribers = subscribers
+        self.registry = Registry()
+
+    def register(self, registry: Registry) -> None:
+        """The account commands, the language buttons, and what /forget erases here."""
+        self.registry = registry
+        for command in (
+            Command("start", self.start, N_("welcome and what I can do")),
+            Command("help", self.help, N_("how to use this bot")),
+            Command("language", self.language, N_("choose your language")),
+            Command("subscribe", self.subscribe, N_("receive the centre's announcements")),
+            Command("unsubscribe", self.unsubscribe, N_("stop the announcements")),
+            Command("forget", self.forget, N_("delete what I remember about you")),
+        ):
+            registry.command(command)
+        registry.press(LANGUAGE, self.on_language)
+        registry.on_forget(self.conversations.erase_person)
+        registry.on_forget(self.subscribers.erase_person)
+
+    async def start(self, turn: Turn, args: str) -> list[Reply]:
+        """Greets; a deep-link argument such as topic_shangshan-site opens that topic."""
+        for prefix, handler in self.registry.deep_links.items():
+            if args.startswith(prefix) and len(args) > len(prefix):
+                return await handler(turn, args[len(prefix) :])
+        return [welcome(turn)]
+
+    async def help(self, turn: Turn, args: str) -> list[Reply]:
+        """The commands this person may use."""
+        t = turn.t
+        lines = [t.gettext("Ask me a question in your own words, or use a command:"), ""]
+        for command in self.registry.commands.values():
+            if turn.is_staff or not command.staff_only:
+                lines.append(f"/{command.name} – {t.gettext(command.description)}")
+        return [Reply("\n".join(lines), turn.lang, answers.menu_buttons(t))]
+
+    async def language(self, turn: Turn, args: str) -> list[Reply]:
+        """/language CODE sets it; /language alone shows the choices."""
+        if args:
+            return [self._set_language(turn, args)]
+        buttons = tuple(
+            Button(name, encode(LANGUAGE, code)) for code, name in LANGUAGE_NAMES.items()
+        )
+        return [Reply(turn.t.gettext("Choose your language:"), turn.lang, buttons)]
+
+    async def on_language(self, turn: Turn, press: Press) -> list[Reply]:
+        """A language button."""
+        return [self._set_language(turn, press.arg(0) or "")]
+
+    def _set_language(self, turn: Turn, code: str) -> Reply:
+        lang = supported(code.strip().lower())
+        if lang is None:
+            text = turn.t.gettext("Unknown language “%(code)s”. Choose one of: %(choices)s") % {
+                "code": code[:20],
+                "choices": ", ".join(LANGUAGE_NAMES),
+            }
+            return Reply(text, turn.lang)
+        turn.remember(lang=lang)
+        turn.switch_language(lang)
+        text = turn.t.gettext("From now on I will answer in %(language)s.") % {
+            "language": LANGUAGE_NAMES[lang]
+        }
+        return Reply(text, lang)
+
+    async def subscribe(self, turn: Turn, args: str) -> list[Reply]:
+        """Announcements in the person's language, on this channel."""
+        msg = turn.msg
+        new = await self.subscribers.subscribe(
+            msg.channel.value, msg.user_id, msg.chat_id, turn.lang
+        )
+        text = (
+            turn.t.gettext("Subscribed: you will receive the centre's announcements.")
+            if new
+            else turn.t.gettext("You are already subscribed.")
+        )
+        return [Reply(text, turn.lang)]
+
+    async def unsubscribe(self, turn: Turn, args: str) -> list[Reply]:
+        """No more announcements."""
+        removed = await self.subscribers.unsubscribe(turn.msg.channel.value, turn.msg.user_id)
+        text = (
+            turn.t.gettext("Unsubscribed: no more announcements.")
+            if removed
+            else turn.t.gettext("You were not subscribed.")
+        )
+        return [Reply(text, turn.lang)]
+
+    async def forget(self, turn: Turn, args: str) -> list[Reply]:
+        """Erase everything every feature keeps about the person."""
+        for hook in self.registry.forget_hooks:
+            await hook(turn.msg.channel.value, turn.msg.user_id)
+        turn.state = Conversation("", "")  # nothing to save after this turn
+        text = turn.t.gettext(
+            "Done: I no longer remember your language, our conversation or your subscription."
+        )
+        return [Reply(text, turn.lang)]

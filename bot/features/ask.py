@@ -1,0 +1,116 @@
+"""Questions in free text, topic buttons and the topic menus."""
+
+from __future__ import annotations
+
+from bot.core.dispatcher import Command, Handler, Registry, Turn
+from bot.core.payloads import Press
+from bot.core.types import Reply
+from bot.features import answers
+from bot.features.answers import MENU, TOPIC
+from bot.i18n import N_
+from bot.knowledge.engine import analyse
+from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, THANKS
+from bot.knowledge.model import Answer, Outcome
+from bot.knowledge.service import KnowledgeService
+
+
+class AskFeature:
+    """Answers questions from the knowledge base, follows up on the last topic."""
+
+    def __init__(self, knowledge: KnowledgeService) -> None:
+        self.knowledge = knowledge
+
+    def register(self, registry: Registry) -> None:
+        """Topic menus as commands, topic and menu buttons, and free text."""
+        for name, kind, description in (("routes", "route", N_("interview routes")),
+                                        ("events", "event", N_("events and programmes")),
+                                        ("faq", "faq", N_("practical help"))):  # fmt: skip
+            registry.command(Command(name, self._menu_command(kind), description))
+        registry.press(TOPIC, self.on_topic)
+        registry.press(MENU, self.on_menu)
+        registry.deep_link("topic_", self.on_deep_link)
+        registry.set_fallback(self.on_text)
+        registry.set_menu(answers.menu_buttons)
+
+    def _menu_command(self, kind: str) -> Handler:
+        """/routes, /events, /faq: the topics of one kind."""
+
+        async def show(turn: Turn, args: str) -> list[Reply]:
+            return [answers.kind_menu_reply(kind, self.knowledge, turn.t)]
+
+        return show
+
+    async def on_menu(self, turn: Turn, press: Press) -> list[Reply]:
+        """A menu button: the topics of its kind."""
+        return [answers.kind_menu_reply(press.arg(0) or "", self.knowledge, turn.t)]
+
+    async def on_topic(self, turn: Turn, press: Press) -> list[Reply]:
+        """A topic button: its overview or one facet."""
+        return [self.topic_reply(turn, press.arg(0) or "", press.arg(1))]
+
+    async def on_deep_link(self, turn: Turn, topic_id: str) -> list[Reply]:
+        """t.me/bot?start=topic_<id> opens that topic."""
+        return [self.topic_reply(turn, topic_id, None)]
+
+    def topic_reply(self, turn: Turn, topic_id: str, facet: str | None) -> Reply:
+        """A topic's overview or facet; remembered for follow-ups."""
+        topic = self.knowledge.topic(topic_id)
+        if topic is None:
+            return answers.no_match_reply(turn.t)
+        facet = facet if facet in topic.facets else None
+        turn.remember(last_topic=topic.id, last_facet=facet)
+        return answers.answer_reply(topic, facet, None, turn.t)
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply]:
+        """A question in the person's own words."""
+        query = analyse(text)
+        if query.empty:  # nothing but spaces, emoji or punctuation
+            return [didnt_understand(turn)]
+        small_talk = self._small_talk(turn, query.all_terms)
+        if small_talk is not None:
+            return [small_talk]
+        outcome = self.knowledge.ask(text, turn.state.last_topic)
+        self._remember(turn, outcome, text)
+        reply = answers.outcome_reply(outcome, self.knowledge, turn.t)
+        reply.meta["outcome"] = outcome  # `ask --json`, the eval and the tests read it
+        return [reply]
+
+    def _remember(self, turn: Turn, outcome: Outcome, text: str) -> None:
+        if isinstance(outcome, Answer):
+            turn.remember(last_topic=outcome.topic_id, last_facet=outcome.facet,
+                          last_question=text[:500])  # fmt: skip
+
+    def _small_talk(self, turn: Turn, terms: frozenset[str]) -> Reply | None:
+        content = terms - ALL_STOPWORDS
+        if content and content <= THANKS:
+            return Reply(
+                turn.t.gettext("You're welcome! Ask me anything else about Jinhua."), turn.lang
+            )
+        if content and content <= GREETINGS | THANKS:
+            return welcome(turn)
+        return None
+
+
+def didnt_understand(turn: Turn) -> Reply:
+    """Nothing that reads as a question."""
+    text = turn.t.gettext("I didn't catch a question. Type a question, or pick a topic:")
+    return Reply(text, turn.lang, answers.menu_buttons(turn.t))
+
+
+def welcome(turn: Turn) -> Reply:
+    """Who the bot is and what to ask, with the topic menu."""
+    t = turn.t
+    text = "\n\n".join(
+        [
+            t.gettext(
+                "Hello! I am the assistant of the Jinhua International Communication "
+                "Center. Ask me about interview routes, events and practical matters in "
+                "Jinhua, in your own language."
+            ),
+            t.gettext(
+                "For example: “How do I get to the Shangshan site?” or “When does Yiwu "
+                "market open?”"
+            ),
+        ]
+    )
+    return Reply(text, turn.lang, answers.menu_buttons(t))

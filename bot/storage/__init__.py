@@ -1,0 +1,15 @@
+"""Storage behind the repository protocols: SQLite, the embedded default."""
+
+from bot.storage.bookings import SqliteBookings
+from bot.storage.database import Database
+from bot.storage.outbox import SqliteOutbox
+from bot.storage.people import SqliteConversations, SqliteProcessedUpdates, SqliteSubscribers
+
+__all__ = [
+    "Database",
+    "SqliteBookings",
+    "SqliteConversations",
+    "SqliteOutbox",
+    "SqliteProcessedUpdates",
+    "SqliteSubscribers",
+]

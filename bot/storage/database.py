@@ -1,0 +1,196 @@
+"""The embedded SQLite database: one connection, numbered migrations, one way to write.
+
+Every write runs inside `transaction()`: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any
+error, so a failed write never leaves the shared connection inside an open transaction.
+The connection is in autocommit mode outside it, so reads never open one by accident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+# Append only: a deployed database has run every migration up to its user_version.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE conversations (
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        lang TEXT,
+        last_lang TEXT,
+        last_topic TEXT,
+        choices TEXT NOT NULL DEFAULT '[]',
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (channel, user_id)
+    )
+    """,
+    """
+    CREATE TABLE subscribers (
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        subscribed_at REAL NOT NULL,
+        PRIMARY KEY (channel, user_id)
+    )
+    """,
+    "ALTER TABLE conversations ADD COLUMN form TEXT",
+    # RSVPs: one row per (tour, person); seats are counted from it in one transaction.
+    """
+    CREATE TABLE bookings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tour_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        name TEXT NOT NULL,
+        outlet TEXT NOT NULL,
+        role TEXT NOT NULL DEFAULT '',
+        contact TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('confirmed', 'waitlisted', 'cancelled')),
+        queued_at REAL NOT NULL,
+        code TEXT NOT NULL UNIQUE,
+        checked_in_at REAL,
+        UNIQUE (tour_id, channel, user_id)
+    );
+    CREATE INDEX bookings_queue ON bookings (tour_id, status, queued_at, id);
+    """,
+    # Reminders are rows: a restart loses none, and claiming one before sending it means
+    # it is never sent twice.
+    """
+    CREATE TABLE reminders (
+        booking_id INTEGER NOT NULL REFERENCES bookings (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        sent_at REAL,
+        PRIMARY KEY (booking_id, kind)
+    )
+    """,
+    "ALTER TABLE bookings ADD COLUMN answers TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE conversations ADD COLUMN last_facet TEXT;"
+    " ALTER TABLE conversations ADD COLUMN last_question TEXT",
+    # Platform delivery ids already handled, so a redelivery is answered once, also when
+    # another process on the same database got it first.
+    """
+    CREATE TABLE processed_updates (
+        channel TEXT NOT NULL,
+        key TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        PRIMARY KEY (channel, key)
+    )
+    """,
+    # Everything sent outside a reply: one row per message, claimed before it is sent.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        user_id TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        key TEXT UNIQUE,
+        reply TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+            ('pending', 'sending', 'sent', 'blocked', 'failed', 'outside_window')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX outbox_due ON outbox (status, due_at, id);
+    """,
+)
+
+# A second process on the same file waits this long for the write lock before failing.
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """The connection, with a re-entrant transaction: nested calls join the outer one."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+        self._lock = asyncio.Lock()
+        self._inside: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"in_transaction_{id(self)}", default=False
+        )
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed) the database and bring its schema up to date."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await _configure(connection)
+            await migrate(connection)
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """All writes inside happen together or not at all."""
+        if self._inside.get():
+            yield self.connection
+            return
+        async with self._lock:
+            token = self._inside.set(True)
+            try:
+                await self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.connection
+                except BaseException:
+                    await self.connection.execute("ROLLBACK")
+                    raise
+                await self.connection.execute("COMMIT")
+            finally:
+                self._inside.reset(token)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Every row of a query, as rows readable by column name."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        """The first row of a query, or None."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def tables(self) -> list[str]:
+        """The names of every table (for the privacy tests)."""
+        rows = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return [str(r["name"]) for r in rows if not str(r["name"]).startswith("sqlite_")]
+
+    async def close(self) -> None:
+        """Close the connection and its thread."""
+        await self.connection.close()
+
+
+async def _configure(connection: aiosqlite.Connection) -> None:
+    connection.row_factory = sqlite3.Row
+    await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    await connection.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL never corrupts; a power cut may lose the last instant.
+    await connection.execute("PRAGMA synchronous=NORMAL")
+    await connection.execute("PRAGMA foreign_keys=ON")
+
+
+async def migrate(connection: aiosqlite.Connection) -> None:
+    """Run the migrations this database has not run yet, each in its own transaction."""
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
+        await connection.executescript(
+            f"BEGIN IMMEDIATE; {statement}; PRAGMA user_version = {number}; COMMIT;"
+        )

@@ -1,0 +1,138 @@
+"""The SQLite outbox: one row per message sent outside a reply, claimed before sending."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.core.delivery import Delivery, SendResult
+from bot.core.repositories import Outgoing, Queued
+from bot.core.types import Attachment, Button, Channel, Location, Reply
+from bot.storage.database import Database
+
+# Passing faults are retried this many times, waiting longer each time, then 'failed'.
+MAX_ATTEMPTS = 5
+BACKOFF_S = (5.0, 30.0, 120.0, 600.0)
+
+
+class SqliteOutbox:
+    """Messages waiting to be sent, being sent, and how each send ended."""
+
+    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def enqueue(self, messages: Sequence[Outgoing]) -> int:
+        """Queue messages in the caller's transaction (or a new one); how many new."""
+        added, now = 0, self.clock()
+        async with self.db.transaction() as tx:
+            for m in messages:
+                cursor = await tx.execute(
+                    "INSERT OR IGNORE INTO outbox (channel, chat_id, user_id, kind, key, reply,"
+                    " due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (m.channel.value, m.chat_id, m.user_id, m.kind, m.key,
+                     dump_reply(m.reply), now, now),
+                )  # fmt: skip
+                added += cursor.rowcount
+        return added
+
+    async def claim(self, now: float, limit: int) -> list[Queued]:
+        """Mark up to `limit` due messages as 'sending', oldest first."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "SELECT * FROM outbox WHERE status = 'pending' AND due_at <= ?"
+                " ORDER BY due_at, id LIMIT ?", (now, limit),
+            ) as cursor:  # fmt: skip
+                rows = list(await cursor.fetchall())
+            await tx.executemany(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                [(row["id"],) for row in rows],
+            )
+        return [_queued(row) for row in rows]
+
+    async def finish(self, item: Queued, result: SendResult, now: float) -> None:
+        """Record how the send ended; a retry is due again after its wait."""
+        status, due = str(result.status), now
+        if result.status is Delivery.RETRY:
+            if item.attempts + 1 > MAX_ATTEMPTS:
+                status = str(Delivery.FAILED)
+            else:
+                status = "pending"
+                due = now + max(result.retry_after, BACKOFF_S[min(item.attempts, 3)])
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = ?, due_at = ?, reason = ?, finished_at = ?"
+                " WHERE id = ?", (status, due, result.reason[:200], now, item.id),
+            )  # fmt: skip
+
+    async def recover(self) -> int:
+        """After a restart, messages left 'sending' are due again (at least once)."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending'"
+            )
+        return cursor.rowcount
+
+    async def counts(self) -> dict[str, int]:
+        """Messages by status."""
+        rows = await self.db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    async def export_person(self, channel: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Messages queued for the person."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+        return {"outbox": [dict(r) for r in rows]}
+
+    async def erase_person(self, channel: str, user_id: str) -> None:
+        """Delete every message queued for or sent to the person."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM outbox WHERE channel = ? AND user_id = ?", (channel, user_id)
+            )
+
+
+def _queued(row: sqlite3.Row) -> Queued:
+    return Queued(
+        int(row["id"]), Channel(row["channel"]), str(row["chat_id"]), load_reply(row["reply"]),
+        str(row["kind"]), int(row["attempts"]),
+    )  # fmt: skip
+
+
+def dump_reply(reply: Reply) -> str:
+    """A reply as JSON, its text frozen at the moment it is queued."""
+    item = reply.attachment
+    return json.dumps(
+        {
+            "text": reply.text,
+            "lang": reply.lang,
+            "buttons": [[b.label, b.payload] for b in reply.buttons],
+            "location": list(vars_of(reply.location)) if reply.location else None,
+            "attachment": [item.filename, base64.b64encode(item.content).decode(), item.mime_type]
+            if item
+            else None,
+        },
+        ensure_ascii=False,
+    )
+
+
+def vars_of(where: Location) -> tuple[float, float, str, str]:
+    """A location's fields in order."""
+    return (where.lat, where.lon, where.title, where.address)
+
+
+def load_reply(stored: str) -> Reply:
+    """The reply a row holds."""
+    data = json.loads(stored)
+    item = data.get("attachment")
+    return Reply(
+        data["text"],
+        data["lang"],
+        tuple(Button(label, payload) for label, payload in data["buttons"]),
+        Location(*data["location"]) if data.get("location") else None,
+        Attachment(item[0], base64.b64decode(item[1]), item[2]) if item else None,
+    )
