@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.app import open_repositories  # noqa: E402
 from bot.rsvp.service import Person, RsvpService  # noqa: E402
 from bot.rsvp.tours import Tour  # noqa: E402
-from bot.storage import open_database  # noqa: E402
 
 CST = timezone(timedelta(hours=8))
 
@@ -32,16 +32,15 @@ async def run_once(users: int, seats: int) -> tuple[int, int, int, float, bool]:
     start, end, closes = (now + timedelta(days=d) for d in (9, 9.3, 7))
     tour = Tour("bench", {"en": "B"}, {"en": "B"}, start, end, closes, {"en": "-"}, (), seats)
     with tempfile.TemporaryDirectory() as folder:
-        db = await open_database(Path(folder) / "bench.sqlite3")
-        service = RsvpService(db, {"bench": tour}, lambda: datetime.now(CST))
-        await service.setup()
+        repos = await open_repositories(str(Path(folder) / "bench.sqlite3"))
+        service = RsvpService(repos.bookings, {"bench": tour}, lambda: datetime.now(CST))
         people = [Person("telegram", str(n), str(n), "en", f"R{n}", "Outlet") for n in range(users)]
         start = time.perf_counter()
         results = await asyncio.gather(
             *(service.request("bench", p) for p in people), return_exceptions=True
         )
         seconds = time.perf_counter() - start
-        await db.close()
+        await repos.db.close()
     errors = sum(isinstance(r, BaseException) for r in results)
     ok = [r for r in results if not isinstance(r, BaseException)]
     confirmed = sum(r.status == "confirmed" for r in ok)

@@ -156,6 +156,16 @@ class Database:
             finally:
                 self._inside.reset(token)
 
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement that commits alone (one round trip); the rows it changed. Inside
+        a transaction() it joins that transaction."""
+        if self._inside.get():
+            cursor = await self.connection.execute(sql, tuple(params))
+            return cursor.rowcount
+        async with self._lock:  # never inside another coroutine's open transaction
+            cursor = await self.connection.execute(sql, tuple(params))
+            return cursor.rowcount
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Every row of a query, as rows readable by column name."""
         async with self.connection.execute(sql, tuple(params)) as cursor:

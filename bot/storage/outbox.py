@@ -57,11 +57,12 @@ class SqliteOutbox:
         """Record how the send ended; a retry is due again after its wait."""
         status, due = str(result.status), now
         if result.status is Delivery.RETRY:
-            if item.attempts + 1 > MAX_ATTEMPTS:
+            if item.attempts >= MAX_ATTEMPTS:
                 status = str(Delivery.FAILED)
             else:
                 status = "pending"
-                due = now + max(result.retry_after, BACKOFF_S[min(item.attempts, 3)])
+                backoff = BACKOFF_S[min(item.attempts, len(BACKOFF_S)) - 1]
+                due = now + max(result.retry_after, backoff)
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE outbox SET status = ?, due_at = ?, reason = ?, finished_at = ?"
@@ -99,7 +100,7 @@ class SqliteOutbox:
 def _queued(row: sqlite3.Row) -> Queued:
     return Queued(
         int(row["id"]), Channel(row["channel"]), str(row["chat_id"]), load_reply(row["reply"]),
-        str(row["kind"]), int(row["attempts"]),
+        str(row["kind"]), int(row["attempts"]) + 1,  # this claim is one more attempt
     )  # fmt: skip
 
 

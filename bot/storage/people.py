@@ -47,17 +47,16 @@ class SqliteConversations(_Repository):
 
     async def save(self, state: Conversation) -> None:
         """Insert or update the state."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO conversations (channel, user_id, lang, last_lang, last_topic,"
-                " choices, form, last_facet, last_question, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id)"
-                " DO UPDATE SET lang = excluded.lang, last_lang = excluded.last_lang,"
-                " last_topic = excluded.last_topic, choices = excluded.choices,"
-                " form = excluded.form, last_facet = excluded.last_facet,"
-                " last_question = excluded.last_question, updated_at = excluded.updated_at",
-                _conversation_values(state, self.clock()),
-            )
+        await self.db.write(
+            "INSERT INTO conversations (channel, user_id, lang, last_lang, last_topic,"
+            " choices, form, last_facet, last_question, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id)"
+            " DO UPDATE SET lang = excluded.lang, last_lang = excluded.last_lang,"
+            " last_topic = excluded.last_topic, choices = excluded.choices,"
+            " form = excluded.form, last_facet = excluded.last_facet,"
+            " last_question = excluded.last_question, updated_at = excluded.updated_at",
+            _conversation_values(state, self.clock()),
+        )
 
     async def export_person(self, channel: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
         """The person's conversation row."""
@@ -143,13 +142,11 @@ class SqliteProcessedUpdates(_Repository):
 
     async def first_time(self, channel: Channel, key: str) -> bool:
         """Record the id; False if any process recorded it before."""
-        now = self.clock()
-        async with self.db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT OR IGNORE INTO processed_updates (channel, key, seen_at) VALUES (?, ?, ?)",
-                (channel.value, key[:200], now),
-            )
-        return cursor.rowcount > 0
+        added = await self.db.write(
+            "INSERT OR IGNORE INTO processed_updates (channel, key, seen_at) VALUES (?, ?, ?)",
+            (channel.value, key[:200], self.clock()),
+        )
+        return added > 0
 
     async def prune(self) -> int:
         """Forget ids older than a week; how many were forgotten."""
