@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.itinerary.geo import amap_link, osm_link, wgs84_to_gcj02
+from bot.geo import amap_link, osm_link, wgs84_to_gcj02
 
 # (WGS-84 lat, lon) -> (GCJ-02 lat, lon), from the eviltransform project's test suite.
 REFERENCE = [

@@ -24,7 +24,7 @@ from defusedxml.ElementTree import fromstring
 
 from bot.channels.console import render_plain
 from bot.core.types import Reply
-from bot.itinerary.geo import amap_link
+from bot.geo import amap_link
 
 MAX_XML_BYTES = 64 * 1024  # WeChat's pushes are well under 2 kB
 TEXT_LIMIT_BYTES = 2048  # passive and customer-service text, UTF-8

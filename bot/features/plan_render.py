@@ -8,8 +8,8 @@ from babel.dates import format_date, format_time
 from pypinyin import Style, lazy_pinyin
 
 from bot.core.types import Attachment, Reply
+from bot.geo import amap_link, osm_link
 from bot.i18n import Translator
-from bot.itinerary.geo import amap_link, osm_link
 from bot.itinerary.ics import Event, calendar
 from bot.itinerary.planner import DayPlan, Planner, Stop
 from bot.itinerary.travel import StartPlace

@@ -1,4 +1,6 @@
-"""WGS-84 to GCJ-02 (the public algorithm) and map links that open where people are.
+"""Map links and WGS-84 to GCJ-02, shared by day plans and channels (no service of its own).
+
+WGS-84 to GCJ-02 (the public algorithm) and map links that open where people are.
 
 Maps in mainland China (Amap) use GCJ-02, an obfuscated datum offset by a few hundred
 metres from GPS's WGS-84; a WGS-84 pin shown on Amap lands in the wrong street.
