@@ -70,6 +70,20 @@ def test_console_chat_follows_up_and_numbers_choices(tmp_path: Path) -> None:
     assert "Shangshan" in result.stdout and "  1. " in result.stdout
 
 
+def test_console_writes_files_to_exports_and_plays_several_people(tmp_path: Path) -> None:
+    env = {"BOT_DB": str(tmp_path / "chat.db"), "BOT_EXPORTS_DIR": str(tmp_path / "out")}
+    tour = "jinhua-heritage-and-industry"
+    booking = f"/start tour_{tour}\n1\nLéa\nAFP\ncamera\n1\nnone\n1\n/mytours\n"
+    second = bot("chat", "--user", "lea", "--lang", "fr", stdin=booking, env=env)
+    assert second.returncode == 0, second.stderr
+    [calendar] = (tmp_path / "out").glob("*.ics")
+    assert f"📎 {calendar}" in second.stdout
+    assert calendar.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert "Annuler" in second.stdout  # /mytours: léa has a booking, in her language
+    third = bot("chat", "--user", "ana", stdin="/mytours\n", env=env)
+    assert tour not in third.stdout and "/tours" in third.stdout  # ana has none
+
+
 def test_run_without_token_falls_back_to_console_and_says_how_to_go_live(tmp_path: Path) -> None:
     result = bot(stdin="Shangshan\n", env={"BOT_DB": str(tmp_path / "run.db")})
     assert result.returncode == 0
