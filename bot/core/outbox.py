@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 DEFAULT_RATE_PER_S = 25.0
 # And about one a second to the same chat.
 PER_CHAT_INTERVAL_S = 1.0
-CLAIM_BATCH = 50
 IDLE_POLL_S = 1.0
 
 
@@ -48,10 +47,13 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Send every message due now; how many were handled."""
         handled = 0
-        while batch := await self.outbox.claim(self.clock(), CLAIM_BATCH):
-            for item in batch:
-                await self._deliver(item)
-                handled += 1
+        while True:
+            await self._pace_overall()  # wait first, then claim: nothing waits 'sending'
+            batch = await self.outbox.claim(self.clock(), 1)
+            if not batch:
+                break
+            await self._deliver(batch[0])
+            handled += 1
         self._forget_quiet_chats()
         return handled
 
@@ -83,11 +85,14 @@ class OutboxWorker:
             result = SendResult(Delivery.RETRY, 5.0, type(exc).__name__)
         await self.outbox.finish(item, result, self.clock())
 
+    async def _pace_overall(self) -> None:
+        wait = self._last_send + self.interval - self.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def _pace(self, item: Queued) -> None:
         key = (item.channel, item.chat_id)
-        now = self.clock()
-        wait = max(self._last_send + self.interval - now,
-                   self._last_to_chat.get(key, 0.0) + PER_CHAT_INTERVAL_S - now)  # fmt: skip
+        wait = self._last_to_chat.get(key, 0.0) + PER_CHAT_INTERVAL_S - self.clock()
         if wait > 0:
             await asyncio.sleep(wait)
         self._last_send = self._last_to_chat[key] = self.clock()
