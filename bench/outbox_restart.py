@@ -97,8 +97,9 @@ async def run_once(people: int, kill_after_s: float) -> dict[str, int]:
             second.wait()
     counts = reminders(fake)
     await fake.stop()
+    duplicates = sum(n - 1 for n in counts.values())
     return {"received": sum(counts.values()), "people": len(counts), "at_kill": at_kill,
-            "lost": people - len(counts), "duplicates": sum(n - 1 for n in counts.values())}  # fmt: skip
+            "lost": people - len(counts), "duplicates": duplicates}  # fmt: skip
 
 
 def main() -> None:
