@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import socket
+import sqlite3
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -15,20 +18,36 @@ from typing import Any, TextIO
 
 from bot.app import App, build_app
 from bot.channels.console import chat, render_plain
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.core.types import Channel, Incoming, Reply
-from bot.knowledge.loader import check_knowledge
+from bot.knowledge.loader import KnowledgeError, check_knowledge
 from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.rsvp.service import RsvpService
 
+# What an operator can fix: reported as one line and exit status 2, never a traceback.
+START_UP_ERRORS = (ConfigError, KnowledgeError, sqlite3.Error, OSError)
+EXIT_START_UP = 2
+
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a known start-up failure becomes `error: <one line>` and exit 2."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler = getattr(args, "handler", _cmd_run)
-    return int(handler(args))
+    try:
+        return int(handler(args))
+    except START_UP_ERRORS as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr, flush=True)
+        return EXIT_START_UP
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an error's message (a knowledge error may list many)."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    more = f" (and {len(lines) - 1} more; see `python -m bot kb check`)" if len(lines) > 1 else ""
+    return lines[0] + more
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,22 +125,67 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config.telegram_token is None:
         return _cmd_chat(argparse.Namespace(lang=None, offline_notice=True))
     from bot import logs
-    from bot.channels import serve
+    from bot.channels import preflight, serve
 
+    webhook = bool(getattr(args, "webhook", False))
+    if webhook and not config.webhook_secret:
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be set for --webhook")
+    check_database(config.db_path)
+    if webhook:
+        check_port(config.host, config.port)
+    asyncio.run(preflight.check_bot_api(config.telegram_token, config.telegram_api_url))
     logs.configure([config.telegram_token, config.webhook_secret])
-    if getattr(args, "webhook", False):
-        if not config.webhook_secret:
-            print("TELEGRAM_WEBHOOK_SECRET must be set for --webhook.", file=sys.stderr)
-            return 2
-        asyncio.run(serve.webhook(config))
-    else:
-        asyncio.run(serve.polling(config))
+    try:
+        asyncio.run(serve.webhook(config) if webhook else serve.polling(config))
+    except Exception as exc:
+        error = preflight.as_start_up_error(exc)
+        if error is exc:
+            raise
+        raise error from exc
     return 0
 
 
+def check_database(path: str) -> None:
+    """Open the database as the bot will and try a write, so a corrupt, truncated or
+    read-only file fails here, in one line, before any thread or server starts."""
+    if path == ":memory:":
+        return
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            _try_a_write(db)
+    except (OSError, sqlite3.Error) as exc:
+        raise sqlite3.DatabaseError(f"database {path} (BOT_DB): {exc}") from exc
+
+
+def _try_a_write(db: sqlite3.Connection) -> None:
+    """Rewrite the schema version in a transaction rolled back: nothing changes."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        db.execute(f"PRAGMA user_version = {version}")
+    finally:
+        db.execute("ROLLBACK")
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail before start-up (and before setWebhook) if HOST:PORT cannot be listened on."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port} (HOST, PORT): {exc}") from exc
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
+    config = Config.from_env()
+    check_database(config.db_path)
+
     async def go() -> None:
-        app = await build_app(Config.from_env())
+        app = await build_app(config)
         try:
             await chat(app.dispatcher, args.lang, offline_notice=args.offline_notice)
         finally:
@@ -279,6 +343,7 @@ async def _rsvp_service() -> RsvpService:
     from bot.storage import open_database
 
     config = Config.from_env()
+    check_database(config.db_path)
     topics = {t.id for t in KnowledgeService(config.knowledge_dir).topics()}
     tours, _ = load_tours(config.knowledge_dir, topics)
     db = await open_database(config.db_path)

@@ -49,7 +49,13 @@ def create_web_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await on_startup()
+        try:
+            await on_startup()
+        except BaseException:
+            # uvicorn exits without a shutdown after a failed start-up: release what was
+            # opened (the database thread would keep the process alive) before it does.
+            await on_shutdown()
+            raise
         try:
             yield
         finally:
