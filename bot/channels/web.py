@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,9 +18,74 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1_000_000  # Telegram updates are a few kB; refuse anything absurd
+MAX_DEPTH = 32  # a real update nests about 6 deep (reply → message → chat → …)
+# Fields our reply path reads as text: any other type is dropped, not trusted.
+TEXT_FIELDS = frozenset({"language_code", "text", "caption", "data"})
 
 Feed = Callable[[object], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
+
+
+class Rejected(Exception):
+    """A webhook body we refuse, with the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read as it arrives and abandoned as soon as it passes the limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Rejected(413, "declared body over the limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Rejected(413, "body over the limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_update(body: bytes) -> dict[str, Any]:
+    """A JSON object with an integer update_id, shallow, with text fields as text."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected(400, f"not JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        raise Rejected(400, "not an update object")
+    if depth(data) > MAX_DEPTH:
+        raise Rejected(400, "nested too deep")
+    drop_mistyped_text(data)
+    return data
+
+
+def depth(value: object) -> int:
+    """How deep dicts and lists nest, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def drop_mistyped_text(value: object) -> None:
+    """Remove, at any depth, text fields (language_code, text …) that are not strings."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in [k for k in item if k in TEXT_FIELDS and not isinstance(item[k], str)]:
+                del item[key]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def create_web_app(
@@ -34,13 +100,13 @@ def create_web_app(
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return Response(status_code=413)
         try:
-            await telegram_feed(json.loads(body))
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("rejected a malformed webhook update: %s", exc)
+            await telegram_feed(parse_update(await read_limited(request)))
+        except Rejected as exc:
+            log.warning("rejected a webhook call: %s", exc)
+            return Response(status_code=exc.status)
+        except Exception as exc:  # the SDK's parser on a well-formed but odd update
+            log.warning("rejected an update the SDK could not read: %s", type(exc).__name__)
             return Response(status_code=400)
         return Response(status_code=200)
 
