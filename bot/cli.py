@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
+import re
 import socket
 import sqlite3
 import sys
@@ -24,6 +26,11 @@ from bot.knowledge.loader import KnowledgeError, check_knowledge
 from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.rsvp.service import RsvpService
+
+log = logging.getLogger(__name__)
+# A str decoded from JSON keeps lone surrogates ("\ud800"); they cannot be printed as UTF-8.
+SURROGATE = re.compile("[\ud800-\udfff]")
+BATCH_FIELDS = ("q", "lang", "after")
 
 # What an operator can fix: reported as one line and exit status 2, never a traceback.
 START_UP_ERRORS = (ConfigError, KnowledgeError, sqlite3.Error, OSError)
@@ -200,22 +207,15 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 def _cmd_ask(args: argparse.Namespace) -> int:
     if args.batch:
-        rows = _read_batch(args.batch)
-    elif args.question:
-        rows = [{"q": " ".join(args.question)}]
-    else:
+        return _cmd_ask_batch(args.batch, args.lang, args.json)
+    if not args.question:
         print(
             "usage: python -m bot ask [--lang L] [--json] QUESTION | --batch FILE", file=sys.stderr
         )
         return 2
-    for row in rows:
-        row.setdefault("lang", args.lang)
-    results = asyncio.run(answer_rows(rows))
-    for result in results:
-        if args.json:
-            print(json.dumps(result, ensure_ascii=False), flush=True)
-        else:
-            print(result["text"], end="\n\n")
+    rows = [{"q": clean_text(" ".join(args.question)), "lang": args.lang}]
+    for result in asyncio.run(answer_rows(rows)):
+        _print_result(result, args.json)
     return 0
 
 
@@ -223,12 +223,101 @@ async def answer_rows(
     rows: list[dict[str, Any]], config: Config | None = None
 ) -> list[dict[str, Any]]:
     """Answer each row in a fresh conversation (its `after` question asked first)."""
-    config = replace(config or Config.from_env(), db_path=":memory:")
-    app = await build_app(config, KnowledgeService(config.knowledge_dir))
+    app = await _offline_app(config)
     try:
         return [await _answer_row(app, number, row) for number, row in enumerate(rows)]
     finally:
         await app.close()
+
+
+async def _offline_app(config: Config | None) -> App:
+    """The bot on an in-memory database: answers change nothing on disk."""
+    config = replace(config or Config.from_env(), db_path=":memory:")
+    return await build_app(config, KnowledgeService(config.knowledge_dir))
+
+
+def _cmd_ask_batch(name: str, lang: str | None, as_json: bool) -> int:
+    """Answer a JSON-lines batch, printing each result as soon as it is ready."""
+    handle = _open_text(name)
+    try:
+        asyncio.run(_stream_batch(handle, lang, as_json))
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+    return 0
+
+
+def _open_text(name: str) -> TextIO:
+    """A file or stdin as UTF-8 text; undecodable bytes become U+FFFD, not an abort."""
+    if name == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    return open(name, encoding="utf-8", errors="replace")
+
+
+async def _stream_batch(handle: TextIO, lang: str | None, as_json: bool) -> None:
+    """One result per non-blank line, in order: an answer or {"q", "error"}."""
+    app = await _offline_app(None)
+    try:
+        for number, line in enumerate(filter(str.strip, handle)):
+            row = batch_row(line, lang)
+            result = row if "error" in row else await _answer_safely(app, number, row)
+            _print_result(result, as_json)
+    finally:
+        await app.close()
+
+
+def batch_row(line: str, lang: str | None = None) -> dict[str, Any]:
+    """A batch line as {"q", "lang", "after"}, or as {"q", "error"} when it is unusable."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return {"q": None, "error": clean_text(f"not JSON: {exc}")}
+    if isinstance(row, str):
+        row = {"q": row}
+    if not isinstance(row, dict):
+        return {"q": None, "error": f"expected a JSON object, got {type(row).__name__}"}
+    row.setdefault("lang", lang)
+    problem = _row_problem(row)
+    if problem:
+        shown = row.get("q")
+        return {"q": clean_text(shown) if isinstance(shown, str) else shown, "error": problem}
+    return {
+        key: clean_text(row[key]) if isinstance(row.get(key), str) else None for key in BATCH_FIELDS
+    }
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    """Why a row cannot be answered, or None."""
+    if not isinstance(row.get("q"), str):
+        return '"q" must be a string (the question)'
+    for key in ("lang", "after"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            return f'"{key}" must be a string or absent'
+    return None
+
+
+def clean_text(text: str) -> str:
+    """The text with lone surrogates replaced by U+FFFD, so it can be encoded."""
+    return SURROGATE.sub("\ufffd", text)
+
+
+async def _answer_safely(app: App, number: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The row's answer; an unexpected failure becomes that row's error, not the batch's."""
+    try:
+        return await _answer_row(app, number, row)
+    except Exception as exc:
+        log.error("batch row %d failed: %s", number + 1, type(exc).__name__)
+        return {"q": row["q"], "error": f"internal error ({type(exc).__name__})"}
+
+
+def _print_result(result: dict[str, Any], as_json: bool) -> None:
+    """One result: a JSON line, or the answer text (or the error) and a blank line."""
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    elif "error" in result:
+        print(f"error: {result['error']}", end="\n\n", flush=True)
+    else:
+        print(result["text"], end="\n\n", flush=True)
 
 
 async def _answer_row(app: App, number: int, row: dict[str, Any]) -> dict[str, Any]:
@@ -265,13 +354,6 @@ def _outcome_fields(outcome: Outcome | None) -> tuple[str | None, str | None, fl
         # The bot shows the candidates, best first; report its best guess at lower confidence.
         return outcome.candidates[0], outcome.facet, outcome.confidence / 2
     return None, None, outcome.confidence if outcome else 0.0
-
-
-def _read_batch(name: str) -> list[dict[str, Any]]:
-    if name == "-":
-        return list(_read_jsonl(sys.stdin))
-    with open(name, encoding="utf-8") as handle:
-        return list(_read_jsonl(handle))
 
 
 def _read_jsonl(handle: TextIO) -> Iterator[dict[str, Any]]:
