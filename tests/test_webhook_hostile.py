@@ -119,6 +119,19 @@ def test_a_hostile_body_is_refused_not_a_server_error(client: httpx.Client, name
     assert response.status_code in (200, 400), (name, response.status_code)
 
 
+@pytest.mark.parametrize(
+    "update",
+    [
+        message(10, 77, chat={"id": [1], "type": "private"}),
+        message(11, 77, message_id="11"),
+        message(12, 77, date=True),
+        {"update_id": 2**70},
+    ],
+)
+def test_ids_and_dates_must_be_integers(client: httpx.Client, update: dict[str, Any]) -> None:
+    assert client.post("/telegram", content=json.dumps(update)).status_code == 400
+
+
 def test_a_non_string_language_code_still_gets_a_reply(
     client: httpx.Client, live: LiveWebhook
 ) -> None:

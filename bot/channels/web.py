@@ -21,6 +21,9 @@ MAX_BODY_BYTES = 1_000_000  # Telegram updates are a few kB; refuse anything abs
 MAX_DEPTH = 32  # a real update nests about 6 deep (reply → message → chat → …)
 # Fields our reply path reads as text: any other type is dropped, not trusted.
 TEXT_FIELDS = frozenset({"language_code", "text", "caption", "data"})
+# Integers in every Bot API object; "id" only of people and chats (a callback's id is text).
+INTEGER_FIELDS = frozenset({"update_id", "message_id", "date"})
+PERSON_KEYS = frozenset({"from", "chat", "user", "sender_chat"})
 
 Feed = Callable[[object], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
@@ -59,6 +62,7 @@ def parse_update(body: bytes) -> dict[str, Any]:
         raise Rejected(400, "not an update object")
     if depth(data) > MAX_DEPTH:
         raise Rejected(400, "nested too deep")
+    check_integers(data)
     drop_mistyped_text(data)
     return data
 
@@ -73,6 +77,30 @@ def depth(value: object) -> int:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+def check_integers(update: dict[str, Any]) -> None:
+    """Reject ids and dates that are not integers: the SDK would fail on them later."""
+    stack: list[tuple[str, object]] = [("", update)]
+    while stack:
+        parent, item = stack.pop()
+        if isinstance(item, list):
+            stack.extend((parent, child) for child in item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if _must_be_integer(parent, key) and not _is_integer(value):
+                    raise Rejected(400, f"{key} is not an integer")
+                stack.append((key, value))
+
+
+def _must_be_integer(parent: str, key: str) -> bool:
+    """Whether the Bot API defines this field as an integer."""
+    return key in INTEGER_FIELDS or (key == "id" and parent in PERSON_KEYS)
+
+
+def _is_integer(value: object) -> bool:
+    """A JSON integer in the Bot API's 64-bit range (bool is not one)."""
+    return type(value) is int and abs(value) < 2**63
 
 
 def drop_mistyped_text(value: object) -> None:
