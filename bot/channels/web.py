@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,6 +33,7 @@ class Rejected(Exception):
     """A webhook body we refuse, with the HTTP status to answer."""
 
     def __init__(self, status: int, reason: str) -> None:
+        """The reason (for the log) and the status."""
         super().__init__(reason)
         self.status = status
 
@@ -124,12 +125,27 @@ def create_web_app(
 ) -> Starlette:
     """The ASGI app: POST /telegram (secret checked), GET /healthz."""
 
+    async def healthz(request: Request) -> Response:
+        """Liveness for the proxy or orchestrator."""
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        Route("/telegram", telegram_endpoint(telegram_feed, telegram_secret), methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan(on_startup, on_shutdown))
+
+
+def telegram_endpoint(feed: Feed, secret: str) -> Callable[[Request], Awaitable[Response]]:
+    """POST /telegram: 403 without the secret, 413 over the limit, 400 if not an update."""
+
     async def telegram(request: Request) -> Response:
+        """Check, read, parse and queue one update."""
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), telegram_secret.encode()):
+        if not hmac.compare_digest(given.encode(), secret.encode()):
             return Response(status_code=403)
         try:
-            await telegram_feed(parse_update(await read_limited(request)))
+            await feed(parse_update(await read_limited(request)))
         except Rejected as exc:
             log.warning("rejected a webhook call: %s", exc)
             return Response(status_code=exc.status)
@@ -138,11 +154,17 @@ def create_web_app(
             return Response(status_code=400)
         return Response(status_code=200)
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    return telegram
+
+
+def lifespan(
+    on_startup: Hook, on_shutdown: Hook
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down hooks; a failed start-up still runs the shut-down."""
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def span(app: Starlette) -> AsyncIterator[None]:
+        """Run the hooks around the server's life."""
         try:
             await on_startup()
         except BaseException:
@@ -155,8 +177,4 @@ def create_web_app(
         finally:
             await on_shutdown()
 
-    routes = [
-        Route("/telegram", telegram, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return span
