@@ -4,31 +4,56 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
+import re
+import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App, build_app, utc_now
 from bot.channels.console import ConsoleOutput, chat, render_plain
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.core.types import Channel, Incoming, Reply
-from bot.knowledge.loader import check_knowledge
+from bot.knowledge.loader import KnowledgeError, check_knowledge
 from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.runtime import Jobs
 
+log = logging.getLogger(__name__)
+# A str decoded from JSON keeps lone surrogates ("\ud800"); they cannot be printed as UTF-8.
+SURROGATE = re.compile("[\ud800-\udfff]")
+BATCH_FIELDS = ("q", "lang", "after")
+
+# What an operator can fix: reported as one line and exit status 2, never a traceback.
+START_UP_ERRORS = (ConfigError, KnowledgeError, sqlite3.Error, OSError)
+EXIT_START_UP = 2
+
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a known start-up failure becomes `error: <one line>` and exit 2."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler = getattr(args, "handler", _cmd_run)
-    return int(handler(args))
+    try:
+        return int(handler(args))
+    except START_UP_ERRORS as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr, flush=True)
+        return EXIT_START_UP
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an error's message (a knowledge error may list many)."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    more = f" (and {len(lines) - 1} more; see `python -m bot kb check`)" if len(lines) > 1 else ""
+    return lines[0] + more
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,22 +132,66 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config.telegram_token is None:
         return _cmd_chat(argparse.Namespace(lang=None, user="local", offline_notice=True))
     from bot import logs
-    from bot.channels import serve
+    from bot.channels import preflight, serve
 
+    webhook = bool(getattr(args, "webhook", False))
+    if webhook and not config.webhook_secret:
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be set for --webhook")
+    check_database(config.db_path)
+    if webhook:
+        check_port(config.host, config.port)
+    asyncio.run(preflight.check_bot_api(config.telegram_token, config.telegram_api_url))
     logs.configure([config.telegram_token, config.webhook_secret])
-    if getattr(args, "webhook", False):
-        if not config.webhook_secret:
-            print("TELEGRAM_WEBHOOK_SECRET must be set for --webhook.", file=sys.stderr)
-            return 2
-        asyncio.run(serve.webhook(config))
-    else:
-        asyncio.run(serve.polling(config))
+    try:
+        asyncio.run(serve.webhook(config) if webhook else serve.polling(config))
+    except Exception as exc:
+        error = preflight.as_start_up_error(exc)
+        if error is exc:
+            raise
+        raise error from exc
     return 0
 
 
+def check_database(path: str) -> None:
+    """Open the database as the bot will and try a write, so a corrupt, truncated or
+    read-only file fails here, in one line, before any thread or server starts."""
+    if path == ":memory:":
+        return
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            _try_a_write(db)
+    except (OSError, sqlite3.Error) as exc:
+        raise sqlite3.DatabaseError(f"database {path} (BOT_DB): {exc}") from exc
+
+
+def _try_a_write(db: sqlite3.Connection) -> None:
+    """Rewrite the schema version in a transaction rolled back: nothing changes."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        db.execute(f"PRAGMA user_version = {version}")
+    finally:
+        db.execute("ROLLBACK")
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail before start-up (and before setWebhook) if HOST:PORT cannot be listened on."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise OSError(f"cannot listen on {host}:{port} (HOST, PORT): {exc}") from exc
+
+
 def _cmd_chat(args: argparse.Namespace) -> int:
+    config = Config.from_env()
+    check_database(config.db_path)
+
     async def go() -> None:
-        config = Config.from_env()
         app = await build_app(config)
         output = ConsoleOutput(sys.stdout, config.exports_dir, args.user[:64] or "local")
         jobs = Jobs(app, {Channel.CONSOLE: output})
@@ -142,22 +211,15 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 def _cmd_ask(args: argparse.Namespace) -> int:
     if args.batch:
-        rows = _read_batch(args.batch)
-    elif args.question:
-        rows = [{"q": " ".join(args.question)}]
-    else:
+        return _cmd_ask_batch(args.batch, args.lang, args.json)
+    if not args.question:
         print(
             "usage: python -m bot ask [--lang L] [--json] QUESTION | --batch FILE", file=sys.stderr
         )
         return 2
-    for row in rows:
-        row.setdefault("lang", args.lang)
-    results = asyncio.run(answer_rows(rows))
-    for result in results:
-        if args.json:
-            print(json.dumps(result, ensure_ascii=False), flush=True)
-        else:
-            print(result["text"], end="\n\n")
+    rows = [{"q": clean_text(" ".join(args.question)), "lang": args.lang}]
+    for result in asyncio.run(answer_rows(rows)):
+        _print_result(result, args.json)
     return 0
 
 
@@ -165,12 +227,101 @@ async def answer_rows(
     rows: list[dict[str, Any]], config: Config | None = None
 ) -> list[dict[str, Any]]:
     """Answer each row in a fresh conversation (its `after` question asked first)."""
-    config = replace(config or Config.from_env(), db_path=":memory:")
-    app = await build_app(config, KnowledgeService(config.knowledge_dir))
+    app = await _offline_app(config)
     try:
         return [await _answer_row(app, number, row) for number, row in enumerate(rows)]
     finally:
         await app.close()
+
+
+async def _offline_app(config: Config | None) -> App:
+    """The bot on an in-memory database: answers change nothing on disk."""
+    config = replace(config or Config.from_env(), db_path=":memory:")
+    return await build_app(config, KnowledgeService(config.knowledge_dir))
+
+
+def _cmd_ask_batch(name: str, lang: str | None, as_json: bool) -> int:
+    """Answer a JSON-lines batch, printing each result as soon as it is ready."""
+    handle = _open_text(name)
+    try:
+        asyncio.run(_stream_batch(handle, lang, as_json))
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+    return 0
+
+
+def _open_text(name: str) -> TextIO:
+    """A file or stdin as UTF-8 text; undecodable bytes become U+FFFD, not an abort."""
+    if name == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    return open(name, encoding="utf-8", errors="replace")
+
+
+async def _stream_batch(handle: TextIO, lang: str | None, as_json: bool) -> None:
+    """One result per non-blank line, in order: an answer or {"q", "error"}."""
+    app = await _offline_app(None)
+    try:
+        for number, line in enumerate(filter(str.strip, handle)):
+            row = batch_row(line, lang)
+            result = row if "error" in row else await _answer_safely(app, number, row)
+            _print_result(result, as_json)
+    finally:
+        await app.close()
+
+
+def batch_row(line: str, lang: str | None = None) -> dict[str, Any]:
+    """A batch line as {"q", "lang", "after"}, or as {"q", "error"} when it is unusable."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return {"q": None, "error": clean_text(f"not JSON: {exc}")}
+    if isinstance(row, str):
+        row = {"q": row}
+    if not isinstance(row, dict):
+        return {"q": None, "error": f"expected a JSON object, got {type(row).__name__}"}
+    row.setdefault("lang", lang)
+    problem = _row_problem(row)
+    if problem:
+        shown = row.get("q")
+        return {"q": clean_text(shown) if isinstance(shown, str) else shown, "error": problem}
+    return {
+        key: clean_text(row[key]) if isinstance(row.get(key), str) else None for key in BATCH_FIELDS
+    }
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    """Why a row cannot be answered, or None."""
+    if not isinstance(row.get("q"), str):
+        return '"q" must be a string (the question)'
+    for key in ("lang", "after"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            return f'"{key}" must be a string or absent'
+    return None
+
+
+def clean_text(text: str) -> str:
+    """The text with lone surrogates replaced by U+FFFD, so it can be encoded."""
+    return SURROGATE.sub("\ufffd", text)
+
+
+async def _answer_safely(app: App, number: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The row's answer; an unexpected failure becomes that row's error, not the batch's."""
+    try:
+        return await _answer_row(app, number, row)
+    except Exception as exc:
+        log.error("batch row %d failed: %s", number + 1, type(exc).__name__)
+        return {"q": row["q"], "error": f"internal error ({type(exc).__name__})"}
+
+
+def _print_result(result: dict[str, Any], as_json: bool) -> None:
+    """One result: a JSON line, or the answer text (or the error) and a blank line."""
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    elif "error" in result:
+        print(f"error: {result['error']}", end="\n\n", flush=True)
+    else:
+        print(result["text"], end="\n\n", flush=True)
 
 
 async def _answer_row(app: App, number: int, row: dict[str, Any]) -> dict[str, Any]:
@@ -203,13 +354,6 @@ def _outcome_fields(outcome: Outcome | None) -> tuple[str | None, str | None, fl
         # The bot shows the candidates, best first; report its best guess at lower confidence.
         return outcome.candidates[0], outcome.facet, outcome.confidence / 2
     return None, None, outcome.confidence if outcome else 0.0
-
-
-def _read_batch(name: str) -> list[dict[str, Any]]:
-    if name == "-":
-        return list(_read_jsonl(sys.stdin))
-    with open(name, encoding="utf-8") as handle:
-        return list(_read_jsonl(handle))
 
 
 def _read_jsonl(handle: TextIO) -> Iterator[dict[str, Any]]:
@@ -271,7 +415,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 @asynccontextmanager
 async def _staff_app() -> AsyncIterator[App]:
     """The bot's services on the configured store, for one staff command."""
-    app = await build_app(Config.from_env())
+    config = Config.from_env()
+    check_database(config.db_path)
+    app = await build_app(config)
     try:
         yield app
     finally:

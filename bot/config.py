@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.core.types import Channel
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_RETENTION_DAYS = 3650  # ten years; anything longer is a typo, not a policy
+# Telegram's own formats: "<bot id>:<secret>" tokens; webhook secrets of 1-256 [A-Za-z0-9_-].
+TOKEN_FORMAT = re.compile(r"\d+:[A-Za-z0-9_-]+")
+SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
+STAFF_FORMAT = re.compile(r"([a-z]+):(\S+)")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable and what it expects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,26 +33,38 @@ class Config:
     webhook_url: str | None = None  # public https base; /telegram is appended
     webhook_secret: str | None = None  # checked on every webhook call
     retention_days: int = 30  # RSVP details are deleted this many days after the tour
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # 0.0.0.0 only behind a proxy or in a container
     port: int = 8080
     outbox_rate: float = 25.0  # messages a second the outbox sends at most (Telegram: ~30)
     exports_dir: Path = ROOT / "exports"  # where the console writes files it is sent
 
+    def __post_init__(self) -> None:
+        """Refuse values no code path may see, however the Config was built."""
+        if not 0 <= self.retention_days <= MAX_RETENTION_DAYS:
+            raise ConfigError(
+                f"BOT_RETENTION_DAYS={self.retention_days}: expected a whole number of days "
+                f"from 0 to {MAX_RETENTION_DAYS}"
+            )
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"PORT={self.port}: expected a TCP port number from 1 to 65535")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
-        staff = frozenset(s.strip() for s in env.get("BOT_STAFF_IDS", "").split(",") if s.strip())
+        """Read and validate the environment; raises ConfigError naming the variable."""
         return cls(
-            knowledge_dir=Path(env.get("BOT_KNOWLEDGE_DIR", str(ROOT / "knowledge"))),
+            knowledge_dir=_knowledge_dir(env.get("BOT_KNOWLEDGE_DIR", str(ROOT / "knowledge"))),
             db_path=env.get("BOT_DB", str(ROOT / "data" / "bot.sqlite3")),
-            staff_ids=staff,
-            telegram_token=env.get("TELEGRAM_TOKEN") or None,
-            telegram_api_url=env.get("TELEGRAM_API_URL") or None,
-            webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
-            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
-            retention_days=int(env.get("BOT_RETENTION_DAYS", "30")),
-            host=env.get("HOST", "0.0.0.0"),
-            port=int(env.get("PORT", "8080")),
-            outbox_rate=float(env.get("BOT_OUTBOX_RATE", "25")),
+            staff_ids=_staff_ids(env.get("BOT_STAFF_IDS", "")),
+            telegram_token=_matching(env, "TELEGRAM_TOKEN", TOKEN_FORMAT, "<bot id>:<secret>"),
+            telegram_api_url=_url(env, "TELEGRAM_API_URL"),
+            webhook_url=_url(env, "TELEGRAM_WEBHOOK_URL"),
+            webhook_secret=_matching(
+                env, "TELEGRAM_WEBHOOK_SECRET", SECRET_FORMAT, "1-256 of A-Z a-z 0-9 _ -"
+            ),
+            retention_days=_integer(env, "BOT_RETENTION_DAYS", 30, "a whole number of days"),
+            host=env.get("HOST", "127.0.0.1").strip() or "127.0.0.1",
+            port=_integer(env, "PORT", 8080, "a TCP port number from 1 to 65535"),
+            outbox_rate=_rate(env, "BOT_OUTBOX_RATE", 25.0),
             exports_dir=Path(env.get("BOT_EXPORTS_DIR", str(ROOT / "exports"))),
         )
 
@@ -50,3 +75,74 @@ class Config:
             f"Config(knowledge_dir={self.knowledge_dir}, db_path={self.db_path}, "
             f"token={token}, webhook_url={self.webhook_url}, port={self.port})"
         )
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, expected: str) -> int:
+    """A whole number from the environment, or the default when unset or empty."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected {expected}") from None
+
+
+def _staff_ids(raw: str) -> frozenset[str]:
+    """`channel:user_id` entries, comma-separated, on channels the bot has."""
+    channels = {c.value for c in Channel}
+    staff: set[str] = set()
+    for entry in filter(None, (s.strip() for s in raw.split(","))):
+        match = STAFF_FORMAT.fullmatch(entry)
+        if match is None or match[1] not in channels:
+            raise ConfigError(
+                f"BOT_STAFF_IDS entry {entry!r}: expected channel:user_id with channel one of "
+                f"{', '.join(sorted(channels))} (e.g. telegram:123456789)"
+            )
+        if match[1] == Channel.TELEGRAM and not match[2].isdigit():
+            raise ConfigError(f"BOT_STAFF_IDS entry {entry!r}: a Telegram user id is a number")
+        staff.add(entry)
+    return frozenset(staff)
+
+
+def _matching(
+    env: Mapping[str, str], name: str, form: re.Pattern[str], expected: str
+) -> str | None:
+    """A secret in its documented format; the value itself never goes into the message."""
+    raw = env.get(name, "").strip()
+    if raw and form.fullmatch(raw) is None:
+        raise ConfigError(f"{name} is malformed: expected {expected}")
+    return raw or None
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL with a host, or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}={raw!r}: expected an http(s) URL such as https://your.host")
+    return raw
+
+
+def _knowledge_dir(raw: str) -> Path:
+    """The knowledge folder, which must exist."""
+    path = Path(raw)
+    if not path.is_dir():
+        raise ConfigError(
+            f"BOT_KNOWLEDGE_DIR={raw}: no such folder (expected the knowledge folder)"
+        )
+    return path
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of messages a second, at most 1,000."""
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1000:
+        raise ConfigError(f"{name}={raw[:20]}: expected messages a second, from 0.1 to 1000")
+    return value
