@@ -8,7 +8,9 @@ replies it gets back; none of these rules is written twice.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.core import replies
 from bot.core.dispatcher import Dispatcher, Turn
@@ -19,6 +21,12 @@ from bot.core.types import Incoming, Reply
 from bot.i18n import translator
 
 log = logging.getLogger(__name__)
+
+# Longer than any message a platform delivers (Telegram 4,096, WeChat 2,048 characters):
+# nothing past this is read, so no step of understanding can grow with a forged length.
+MAX_TEXT_CHARS = 8_000
+# A lone surrogate (from JSON "\ud800") cannot be stored or sent as UTF-8.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # Chooses the reply language of a message from the saved state and the message.
@@ -47,6 +55,7 @@ class Pipeline:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """The replies to one message; [] for a repeat or a dropped flood message."""
+        msg = clean(msg)
         try:
             return await self._handle(msg)
         except Exception:  # the store itself failed: answer in the best language we know
@@ -84,3 +93,12 @@ class Pipeline:
             lang = answer[-1].lang if answer else turn.lang
             state = turn.state.updated(last_lang=lang, choices=choices, updated_at=self.clock())
             await self.conversations.save(state)
+
+
+def clean(msg: Incoming) -> Incoming:
+    """The message with its text capped and lone surrogates replaced (U+FFFD)."""
+    text = LONE_SURROGATE.sub("\ufffd", msg.text[:MAX_TEXT_CHARS])
+    payload = LONE_SURROGATE.sub("\ufffd", msg.payload) if msg.payload else msg.payload
+    if text == msg.text and payload == msg.payload:
+        return msg
+    return replace(msg, text=text, payload=payload)
