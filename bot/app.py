@@ -82,6 +82,10 @@ class App:
         """One message through the pipeline, as every channel sends it."""
         return await self.pipeline.handle(msg)
 
+    async def delivered(self, replies: list[Reply]) -> None:
+        """Channels report replies that reached the person (see Pipeline.delivered)."""
+        await self.pipeline.delivered(replies)
+
     def outbox_worker(self, senders: dict[Channel, Sender] | None = None) -> OutboxWorker:
         """A worker that delivers the outbox through these senders."""
         self.senders.update(senders or {})
@@ -125,7 +129,7 @@ async def build_app(
     )
     features = _features(knowledge, repos, itinerary, rsvp_feature)
     dispatcher = Dispatcher(features, config.staff_ids, detect_intent)
-    pipeline = Pipeline(dispatcher, repos.conversations, repos.processed,
+    pipeline = Pipeline(dispatcher, repos.conversations, repos.processed, repos.outbox,
                         _language_policy(knowledge), time.time, time.monotonic)  # fmt: skip
     return App(config, repos, knowledge, rsvp, itinerary, dispatcher, pipeline, rsvp_feature)
 
@@ -161,6 +165,8 @@ class _OutboxEraser:
 
 def _language_policy(knowledge: KnowledgeService) -> Callable[[Conversation, Incoming], str]:
     def choose(state: Conversation, msg: Incoming) -> str:
+        if state.form is not None and (state.lang or state.last_lang):
+            return state.lang or state.last_lang or "en"  # a form answer never switches it
         hint = msg.locale_hint if isinstance(msg.locale_hint, str) else None
         return resolve_language(
             state.lang, hint, msg.text, knowledge.guess_latin_language, state.last_lang

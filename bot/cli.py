@@ -197,7 +197,8 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         jobs = Jobs(app, {Channel.CONSOLE: output})
         jobs.start()
         try:
-            await chat(app.handle, output, args.lang, offline_notice=args.offline_notice)
+            await chat(app.handle, output, args.lang, offline_notice=args.offline_notice,
+                       delivered=app.delivered)  # fmt: skip
         finally:
             await jobs.stop()
             await app.close()
@@ -331,6 +332,7 @@ async def _answer_row(app: App, number: int, row: dict[str, Any]) -> dict[str, A
         await app.handle(Incoming(Channel.BATCH, user, user, str(row["after"]), locale_hint=hint))
     question = str(row.get("q", ""))
     replies = await app.handle(Incoming(Channel.BATCH, user, user, question, locale_hint=hint))
+    await app.delivered(replies)  # printed: what they back up is delivered
     return _result(question, replies)
 
 

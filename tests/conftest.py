@@ -30,6 +30,7 @@ async def app(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[App]
         Config(),
         knowledge_dir=KNOWLEDGE,
         db_path=str(tmp_path / "bot.sqlite3"),
+        exports_dir=tmp_path / "exports",
         staff_ids=frozenset({"console:staff-1"}),
     )
     app = await build_app(config, knowledge)

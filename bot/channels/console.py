@@ -16,6 +16,7 @@ from bot.i18n import translator
 
 CONSOLE_USER = "local"
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+Delivered = Callable[[list[Reply]], Awaitable[None]]
 
 
 def render_plain(reply: Reply, saved_to: Path | None = None) -> str:
@@ -74,6 +75,7 @@ async def chat(
     lang: str | None = None,
     read: Callable[[], str] | None = None,
     offline_notice: bool = False,
+    delivered: Delivered | None = None,
 ) -> None:
     """Read questions line by line until end of input, printing each answer."""
     read = read or _read_line
@@ -92,8 +94,11 @@ async def chat(
             print(file=output.out)
             return
         message = Incoming(Channel.CONSOLE, output.user, output.user, line, locale_hint=lang)
-        for reply in await handle(message):
+        replies = await handle(message)
+        for reply in replies:
             output.show(reply)
+        if delivered is not None:
+            await delivered(replies)
 
 
 def _read_line() -> str:

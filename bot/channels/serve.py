@@ -24,7 +24,7 @@ async def polling(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
     app = await build_app(config)
     telegram = TelegramBot(config.telegram_token, app.handle, app.dispatcher.public_commands(),
-                           config.telegram_api_url)  # fmt: skip
+                           config.telegram_api_url, delivered=app.delivered)  # fmt: skip
     jobs = Jobs(app, {telegram.sender.channel: telegram.sender})
     try:
         await telegram.start()
@@ -50,7 +50,8 @@ async def web_app(config: Config) -> Starlette:
     assert config.telegram_token and config.webhook_secret
     app = await build_app(config)
     telegram = TelegramBot(config.telegram_token, app.handle, app.dispatcher.public_commands(),
-                           config.telegram_api_url, webhook=True)  # fmt: skip
+                           config.telegram_api_url, webhook=True,
+                           delivered=app.delivered)  # fmt: skip
     jobs = Jobs(app, {telegram.sender.channel: telegram.sender})
     hook_url = f"{config.webhook_url.rstrip('/')}/telegram" if config.webhook_url else None
 

@@ -125,13 +125,19 @@ async def with_retry(call: Callable[[], Awaitable[T]], attempts: int = MAX_SEND_
 
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+Delivered = Callable[[list[Reply]], Awaitable[None]]
+
+
+async def _nothing_to_settle(replies: list[Reply]) -> None:
+    """The default when nobody needs to know a reply arrived."""
 
 
 class TelegramChannel:
     """Translates updates for the pipeline and sends back the replies it returns."""
 
-    def __init__(self, handle: Handle) -> None:
+    def __init__(self, handle: Handle, delivered: Delivered = _nothing_to_settle) -> None:
         self.handle = handle
+        self.delivered = delivered
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answers one update; a failure to send is logged, never fatal."""
@@ -147,6 +153,8 @@ class TelegramChannel:
             log.warning(
                 "reply to update %s not delivered: %s", update.update_id, type(exc).__name__
             )
+            return
+        await self.delivered(replies)
 
     async def send(self, bot: Bot, chat_id: str, replies: Sequence[Reply]) -> None:
         """Send the replies meant for this chat."""
@@ -248,6 +256,7 @@ def build_application(
     handle: Handle,
     api_url: str | None = None,
     webhook: bool = False,
+    delivered: Delivered = _nothing_to_settle,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """A python-telegram-bot Application wired to our channel; no updater for webhooks."""
     builder = ApplicationBuilder().token(token).concurrent_updates(True)
@@ -258,7 +267,7 @@ def build_application(
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
-    channel = TelegramChannel(handle)
+    channel = TelegramChannel(handle, delivered)
     application.add_handler(TypeHandler(Update, channel.on_update))
     application.add_error_handler(channel.on_error)
     return application
@@ -274,10 +283,11 @@ class TelegramBot:
         public_commands: list[tuple[str, str]],
         api_url: str | None = None,
         webhook: bool = False,
+        delivered: Delivered = _nothing_to_settle,
     ) -> None:
         self.webhook = webhook
         self.public_commands = public_commands
-        self.application = build_application(token, handle, api_url, webhook)
+        self.application = build_application(token, handle, api_url, webhook, delivered)
         self.sender = TelegramSender(self.application.bot)
 
     async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from bot.core import replies
 from bot.core.dispatcher import Dispatcher, Turn
 from bot.core.guards import FloodGuard, KeyedLocks, Verdict
-from bot.core.repositories import Conversations, ProcessedUpdates
+from bot.core.repositories import SETTLES, Conversations, Outbox, ProcessedUpdates
 from bot.core.state import Conversation
 from bot.core.types import Incoming, Reply
 from bot.i18n import translator
@@ -41,6 +41,7 @@ class Pipeline:
         dispatcher: Dispatcher,
         conversations: Conversations,
         processed: ProcessedUpdates,
+        outbox: Outbox,
         language: LanguagePolicy,
         clock: Callable[[], float],
         monotonic: Callable[[], float],
@@ -48,6 +49,7 @@ class Pipeline:
         self.dispatcher = dispatcher
         self.conversations = conversations
         self.processed = processed
+        self.outbox = outbox
         self.language = language
         self.clock = clock
         self.flood = FloodGuard(monotonic)
@@ -74,6 +76,13 @@ class Pipeline:
                 lang = state.lang or state.last_lang or self.language(state, msg)
                 return [replies.flood_notice(lang)] if verdict is Verdict.WARN else []
             return await self._turn(msg, state)
+
+    async def delivered(self, replies: list[Reply]) -> None:
+        """Channels call this once the replies reached the person: queued copies that
+        back them up (a booking's confirmation) are then never sent."""
+        keys = [str(r.meta[SETTLES]) for r in replies if SETTLES in r.meta]
+        if keys:
+            await self.outbox.settle(keys)
 
     async def _turn(self, msg: Incoming, state: Conversation) -> list[Reply]:
         turn = Turn(msg, state, translator(self.language(state, msg)), False)

@@ -69,6 +69,10 @@ class ProcessedUpdates(Protocol):
         ...
 
 
+# Reply.meta key: the outbox key of a queued copy that the reply's delivery settles.
+SETTLES = "settles"
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A message to queue: to whom, what, and a key that makes queueing it idempotent."""
@@ -79,6 +83,7 @@ class Outgoing:
     kind: str  # reminder, promotion, confirmation, broadcast, handoff …
     key: str | None = None  # the same key is queued once
     user_id: str = ""
+    delay_s: float = 0.0  # due this long after queueing
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,10 @@ class Outbox(Protocol):
 
     async def finish(self, item: Queued, result: SendResult, now: float) -> None:
         """Record how the send ended; a retry is due again later."""
+        ...
+
+    async def settle(self, keys: Sequence[str]) -> int:
+        """Queued copies whose reply was delivered directly: never send them."""
         ...
 
     async def recover(self) -> int:

@@ -4,12 +4,13 @@ lists, exports and check-in; promotions and reminders go through the outbox."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.dispatcher import Command, Registry, Turn
 from bot.core.payloads import Press, encode
-from bot.core.repositories import Outbox, Outgoing, Transactions
+from bot.core.repositories import SETTLES, Outbox, Outgoing, Transactions
 from bot.core.state import FormState
 from bot.core.types import Attachment, Button, Channel, Reply
 from bot.features.answers import TOPIC
@@ -20,6 +21,8 @@ from bot.rsvp.service import Booking, Person, RsvpError, RsvpService
 from bot.rsvp.tours import Tour
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A confirmation reply not acknowledged as delivered within this time is sent again.
+BACKUP_DELAY_S = 120.0
 RSVP = "rsvp"  # press and form kind: rsvp:v1:<tour>:<action>
 LIMITS = {"name": 100, "outlet": 200, "role": 100, "contact": 200}
 EXTRA_ANSWER_LIMIT = 300
@@ -331,11 +334,25 @@ class RsvpFeature:
             data.get("role", ""), data.get("contact", ""), extra,
         )  # fmt: skip
         try:
-            booking = await self.service.request(data["tour"], person)
+            async with self.transactions.transaction():
+                booking = await self.service.request(data["tour"], person)
+                reply = self._confirmation(booking, t)
+                await self.outbox.enqueue([self._backup(booking, reply)])
         except RsvpError:
             return [Reply(t.gettext("RSVPs for this tour are closed."), t.lang)]
+        return [reply]
+
+    def _confirmation(self, booking: Booking, t: Translator) -> Reply:
         tour = self.service.tours[booking.tour_id]
-        return [Reply(_status(booking, t), t.lang, attachment=self._ics(tour, booking, t))]
+        return Reply(_status(booking, t), t.lang, attachment=self._ics(tour, booking, t))
+
+    def _backup(self, booking: Booking, reply: Reply) -> Outgoing:
+        """The confirmation again, queued with the booking in one transaction and settled
+        once the reply is delivered: a crash in between cannot leave someone booked and
+        never told."""
+        key = f"confirmation:{booking.id}:{self.clock().timestamp()}"
+        reply.meta[SETTLES] = key
+        return replace(_to(booking, reply, "confirmation", key), delay_s=BACKUP_DELAY_S)
 
     async def _cancel(self, turn: Turn, tour_id: str) -> list[Reply]:
         if tour_id not in self.service.tours:

@@ -157,24 +157,35 @@ class Database:
                 self._inside.reset(token)
 
     async def write(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement that commits alone (one round trip); the rows it changed. Inside
-        a transaction() it joins that transaction."""
-        if self._inside.get():
-            cursor = await self.connection.execute(sql, tuple(params))
-            return cursor.rowcount
-        async with self._lock:  # never inside another coroutine's open transaction
-            cursor = await self.connection.execute(sql, tuple(params))
+        """One statement in its own transaction (or the caller's); the rows it changed.
+
+        Not a bare autocommit statement: with another process writing, SQLite refuses to
+        upgrade its read snapshot to a write at once ("database is locked") instead of
+        waiting; BEGIN IMMEDIATE takes the write lock first and waits for it."""
+        async with self.transaction() as tx:
+            cursor = await tx.execute(sql, tuple(params))
             return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Every row of a query, as rows readable by column name."""
-        async with self.connection.execute(sql, tuple(params)) as cursor:
+        async with self._reading(), self.connection.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         """The first row of a query, or None."""
-        async with self.connection.execute(sql, tuple(params)) as cursor:
+        async with self._reading(), self.connection.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[None]:
+        """Reads take the connection's lock too: a read left open between two awaits keeps
+        a snapshot, and a BEGIN IMMEDIATE issued meanwhile on the same connection would
+        then fail at once ("database is locked") whenever another process is writing."""
+        if self._inside.get():
+            yield
+            return
+        async with self._lock:
+            yield
 
     async def tables(self) -> list[str]:
         """The names of every table (for the privacy tests)."""

@@ -34,7 +34,7 @@ class SqliteOutbox:
                     "INSERT OR IGNORE INTO outbox (channel, chat_id, user_id, kind, key, reply,"
                     " due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (m.channel.value, m.chat_id, m.user_id, m.kind, m.key,
-                     dump_reply(m.reply), now, now),
+                     dump_reply(m.reply), now + m.delay_s, now),
                 )  # fmt: skip
                 added += cursor.rowcount
         return added
@@ -68,6 +68,16 @@ class SqliteOutbox:
                 "UPDATE outbox SET status = ?, due_at = ?, reason = ?, finished_at = ?"
                 " WHERE id = ?", (status, due, result.reason[:200], now, item.id),
             )  # fmt: skip
+
+    async def settle(self, keys: Sequence[str]) -> int:
+        """Queued copies whose reply was delivered directly: never send them."""
+        settled = 0
+        for key in keys:
+            settled += await self.db.write(
+                "UPDATE outbox SET status = 'sent', reason = 'delivered as a reply',"
+                " finished_at = ? WHERE key = ? AND status = 'pending'", (self.clock(), key),
+            )  # fmt: skip
+        return settled
 
     async def recover(self) -> int:
         """After a restart, messages left 'sending' are due again (at least once)."""
