@@ -217,7 +217,7 @@ def _result_of(exc: TelegramError) -> SendResult:
     if isinstance(exc, BadRequest):
         gone = "chat not found" in exc.message.lower()
         return SendResult(Delivery.BLOCKED if gone else Delivery.FAILED, reason=exc.message[:100])
-    return SendResult(Delivery.RETRY, 5.0, type(exc).__name__)
+    return SendResult(Delivery.RETRY, reason=type(exc).__name__)  # the outbox backs off
 
 
 async def _quietly(call: Callable[[], Awaitable[object]]) -> None:

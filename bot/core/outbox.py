@@ -107,7 +107,7 @@ class OutboxWorker:
             result = await sender.send(item.chat_id, item.reply)
         except Exception as exc:  # a sender must not stop the worker
             log.warning("send on %s failed: %s", item.channel.value, type(exc).__name__)
-            result = SendResult(Delivery.RETRY, 5.0, type(exc).__name__)
+            result = SendResult(Delivery.RETRY, reason=type(exc).__name__)  # backs off
         if result.status is Delivery.RETRY and result.retry_after and item.kind == BROADCAST:
             self.broadcasts_held_until = self.clock() + result.retry_after
         await self.outbox.finish(item, result, self.clock())

@@ -86,8 +86,9 @@ class SqliteOutbox:
                 status = str(Delivery.FAILED)
             else:
                 status = "pending"
+                # A wait the platform gave (a 429) is exact; faults without one back off.
                 backoff = BACKOFF_S[min(item.attempts, len(BACKOFF_S)) - 1]
-                due = now + max(result.retry_after, backoff)
+                due = now + (result.retry_after or backoff)
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE outbox SET status = ?, due_at = ?, reason = ?, finished_at = ?"
