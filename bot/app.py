@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.broadcast.service import BroadcastService
 from bot.config import Config
 from bot.core.delivery import Sender
 from bot.core.dispatcher import Dispatcher, Feature, Registry
@@ -21,6 +22,7 @@ from bot.core.state import Conversation
 from bot.core.types import Channel, Incoming, Reply
 from bot.features.account import AccountFeature
 from bot.features.ask import AskFeature
+from bot.features.broadcast import BroadcastFeature
 from bot.features.intents import detect_intent
 from bot.features.plans import PlansFeature
 from bot.features.rsvp import RsvpFeature
@@ -33,6 +35,7 @@ from bot.rsvp.tours import Tour, load_tours
 from bot.storage import (
     Database,
     SqliteBookings,
+    SqliteBroadcasts,
     SqliteConversations,
     SqliteOutbox,
     SqliteProcessedUpdates,
@@ -57,6 +60,7 @@ class Repositories:
     processed: SqliteProcessedUpdates
     outbox: SqliteOutbox
     bookings: SqliteBookings
+    broadcasts: SqliteBroadcasts
 
 
 @dataclass(slots=True)
@@ -71,6 +75,7 @@ class App:
     dispatcher: Dispatcher
     pipeline: Pipeline
     rsvp_feature: RsvpFeature
+    broadcasts: BroadcastFeature
     senders: dict[Channel, Sender] = field(default_factory=dict)
 
     @property
@@ -102,6 +107,7 @@ async def open_repositories(path: str, clock: Callable[[], float] = time.time) -
     return Repositories(
         db, SqliteConversations(db, clock), SqliteSubscribers(db, clock),
         SqliteProcessedUpdates(db, clock), SqliteOutbox(db, clock), SqliteBookings(db),
+        SqliteBroadcasts(db),
     )  # fmt: skip
 
 
@@ -127,11 +133,16 @@ async def build_app(
     rsvp_feature = RsvpFeature(
         rsvp, knowledge, repos.outbox, repos.db, clock, config.retention_days
     )
-    features = _features(knowledge, repos, itinerary, rsvp_feature)
+    broadcasts = BroadcastFeature(
+        BroadcastService(repos.broadcasts, lambda: clock().timestamp(), config.staff_ids),
+        repos.outbox, repos.db, lambda: list(rsvp.tours),
+    )  # fmt: skip
+    features = _features(knowledge, repos, itinerary, rsvp_feature, broadcasts)
     dispatcher = Dispatcher(features, config.staff_ids, detect_intent)
     pipeline = Pipeline(dispatcher, repos.conversations, repos.processed, repos.outbox,
                         _language_policy(knowledge), time.time, time.monotonic)  # fmt: skip
-    return App(config, repos, knowledge, rsvp, itinerary, dispatcher, pipeline, rsvp_feature)
+    return App(config, repos, knowledge, rsvp, itinerary, dispatcher, pipeline, rsvp_feature,
+               broadcasts)  # fmt: skip
 
 
 def _features(
@@ -139,6 +150,7 @@ def _features(
     repos: Repositories,
     itinerary: ItineraryService,
     rsvp_feature: RsvpFeature,
+    broadcasts: BroadcastFeature,
 ) -> Sequence[Feature]:
     """Every feature, in the order /help lists their commands."""
     account = AccountFeature(repos.conversations, repos.subscribers)
@@ -148,6 +160,7 @@ def _features(
         rsvp_feature,
         PlansFeature(itinerary, knowledge),
         StaffFeature(knowledge),
+        broadcasts,
         _OutboxEraser(repos.outbox),
     ]
 

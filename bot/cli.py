@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import cli_broadcast
 from bot.app import App, build_app, utc_now
 from bot.channels.console import ConsoleOutput, chat, render_plain
 from bot.config import Config, ConfigError
@@ -115,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     checkin.add_argument("code")
     checkin.add_argument("--json", action="store_true")
     checkin.set_defaults(handler=_cmd_rsvp_checkin)
+
+    cli_broadcast.add_commands(sub)
 
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(title="kb commands", metavar="KB_COMMAND", required=True)

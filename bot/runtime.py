@@ -15,6 +15,8 @@ from bot.core.types import Channel
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY_S = 30.0
+# Broadcast progress messages are edited at most this often (Telegram limits edits).
+PROGRESS_EVERY_S = 3.0
 
 
 class Jobs:
@@ -30,6 +32,7 @@ class Jobs:
         self._tasks = [
             asyncio.create_task(self.worker.run_forever()),
             asyncio.create_task(self._housekeeping_forever()),
+            asyncio.create_task(self._broadcast_progress_forever()),
         ]
 
     async def housekeeping(self) -> int:
@@ -48,6 +51,15 @@ class Jobs:
             except Exception:
                 log.exception("housekeeping round failed; trying again next round")
             await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+
+    async def _broadcast_progress_forever(self) -> None:
+        """Progress messages of running broadcasts; also the heartbeat the CLI checks."""
+        while True:
+            try:
+                await self.app.broadcasts.report_progress(self.worker.senders)
+            except Exception:
+                log.exception("broadcast progress round failed; trying again")
+            await asyncio.sleep(PROGRESS_EVERY_S)
 
     async def stop(self) -> None:
         """Cancel the tasks and wait for them to end."""

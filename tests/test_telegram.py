@@ -71,7 +71,7 @@ async def test_start_greets_in_the_app_language_and_menus_are_translated(live: F
     )
     assert greeting.startswith(translator("fr").gettext(welcome))
     assert [p for _, p in buttons(live.sent()[-1].params)] == [
-        "menu:v1:route", "menu:v1:event", "menu:v1:faq",
+        "menu:v1:route", "menu:v1:event", "menu:v1:faq", "sub:v1:yes",  # subscribe, offered once
     ]  # fmt: skip
     menus = {
         c.params.get("language_code"): c.params["commands"] for c in live.sent("setMyCommands")

@@ -22,8 +22,8 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.core.delivery import SENT, Delivery, SendResult
-from bot.core.payloads import MAX_PAYLOAD_BYTES
+from bot.core.delivery import Delivery, SendResult
+from bot.core.payloads import MAX_PAYLOAD_BYTES, MEMBER, encode
 from bot.core.types import Button, Channel, Incoming, Reply
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 
@@ -45,6 +45,8 @@ def incoming(update: Update) -> Incoming | None:
     if user is None or chat is None:
         return None
     hint = user.language_code if isinstance(user.language_code, str) else None
+    if update.my_chat_member is not None:
+        return _membership(update, hint)
     query = update.callback_query
     message = update.effective_message
     if query is None and message is None:
@@ -60,6 +62,18 @@ def incoming(update: Update) -> Incoming | None:
         str(update.update_id),
         user.full_name[:100],
     )
+
+
+def _membership(update: Update, hint: str | None) -> Incoming | None:
+    """The person blocked (kicked) the bot: a press of kind MEMBER the core routes."""
+    change = update.my_chat_member
+    assert change is not None
+    if change.new_chat_member.status not in ("kicked", "left"):
+        return None
+    return Incoming(
+        Channel.TELEGRAM, str(change.from_user.id), str(change.chat.id),
+        payload=encode(MEMBER, "blocked"), update_key=str(update.update_id),
+    )  # fmt: skip
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -180,19 +194,38 @@ class TelegramSender:
     async def send(self, chat_id: str, reply: Reply) -> SendResult:
         """Send the reply; blocked, rate-limited and other failures become results."""
         try:
-            await send_reply(self.bot, chat_id, reply, attempts=1)
-        except RetryAfter as exc:
-            return SendResult(Delivery.RETRY, _seconds(exc.retry_after), "retry_after")
-        except Forbidden:
-            return SendResult(Delivery.BLOCKED, reason="blocked")
-        except BadRequest as exc:
-            gone = "chat not found" in exc.message.lower()
-            return SendResult(
-                Delivery.BLOCKED if gone else Delivery.FAILED, reason=exc.message[:100]
-            )
+            message_id = await send_reply(self.bot, chat_id, reply, attempts=1)
         except TelegramError as exc:
-            return SendResult(Delivery.RETRY, 5.0, type(exc).__name__)
-        return SENT
+            return _result_of(exc)
+        return SendResult(Delivery.SENT, message_id=message_id)
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> SendResult:
+        """Replace a message's text and buttons (the text is cut to one message)."""
+        try:
+            await self.bot.edit_message_text(
+                escaped_chunks(reply.text)[0], chat_id=chat_id, message_id=int(message_id),
+                parse_mode=ParseMode.HTML, reply_markup=keyboard(reply.buttons),
+                link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return SendResult(Delivery.SENT, message_id=message_id)
+            return _result_of(exc)
+        except TelegramError as exc:
+            return _result_of(exc)
+        return SendResult(Delivery.SENT, message_id=message_id)
+
+
+def _result_of(exc: TelegramError) -> SendResult:
+    """A Bot API error as a delivery result: blocked and gone chats are never retried."""
+    if isinstance(exc, RetryAfter):
+        return SendResult(Delivery.RETRY, _seconds(exc.retry_after), "retry_after")
+    if isinstance(exc, Forbidden):
+        return SendResult(Delivery.BLOCKED, reason="blocked")
+    if isinstance(exc, BadRequest):
+        gone = "chat not found" in exc.message.lower()
+        return SendResult(Delivery.BLOCKED if gone else Delivery.FAILED, reason=exc.message[:100])
+    return SendResult(Delivery.RETRY, reason=type(exc).__name__)  # the outbox backs off
 
 
 async def _quietly(call: Callable[[], Awaitable[object]]) -> None:
@@ -208,14 +241,16 @@ def _seconds(wait: object) -> float:
 
 async def send_reply(
     bot: Bot, chat_id: str, reply: Reply, attempts: int = MAX_SEND_ATTEMPTS
-) -> None:
-    """One reply as Bot API calls: text (split), keyboard on the last piece, venue, file."""
+) -> str:
+    """One reply as Bot API calls: text (split), keyboard on the last piece, venue, file.
+    The id of the last text message."""
     retry = partial(with_retry, attempts=attempts)
     pieces = escaped_chunks(reply.text)
     markup = keyboard(reply.buttons)
+    message_id = ""
     for number, piece in enumerate(pieces, start=1):
         last = number == len(pieces)
-        await retry(
+        sent = await retry(
             partial(
                 bot.send_message,
                 chat_id=chat_id,
@@ -225,6 +260,7 @@ async def send_reply(
                 link_preview_options=NO_PREVIEW,
             )
         )
+        message_id = str(sent.message_id)
     if reply.location is not None:
         where = reply.location
         await retry(
@@ -241,6 +277,7 @@ async def send_reply(
         item = reply.attachment
         document = InputFile(item.content, filename=item.filename)
         await retry(partial(bot.send_document, chat_id=chat_id, document=document))
+    return message_id
 
 
 async def publish_commands(bot: Bot, public_commands: list[tuple[str, str]]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.types import Channel, Reply
 
@@ -26,6 +26,7 @@ class SendResult:
     status: Delivery
     retry_after: float = 0.0
     reason: str = ""
+    message_id: str = ""  # the platform's id of the (last) message sent, when it has one
 
 
 SENT = SendResult(Delivery.SENT)
@@ -38,4 +39,13 @@ class Sender(Protocol):
 
     async def send(self, chat_id: str, reply: Reply) -> SendResult:
         """Send every part of the reply (text, location, attachment) to the chat."""
+        ...
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """A Sender that can also change a message it sent (Telegram can; WeChat cannot)."""
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> SendResult:
+        """Replace the text (and buttons) of a message sent before."""
         ...

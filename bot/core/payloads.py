@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 MAX_PAYLOAD_BYTES = 64
 VERSION = "v1"
+# Not a button: a channel reports that the person blocked the bot as a press of this kind
+# (member:v1:blocked), so the same pipeline routes it to whoever unsubscribes them.
+MEMBER = "member"
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,10 @@ class Subscribers(PersonalData, Protocol):
         """How many people are subscribed."""
         ...
 
+    async def is_subscribed(self, channel: str, user_id: str) -> bool:
+        """Whether the person receives the announcements."""
+        ...
+
 
 class ProcessedUpdates(Protocol):
     """Platform delivery ids already handled, shared by every process on the store."""
@@ -83,7 +87,9 @@ class Outgoing:
     kind: str  # reminder, promotion, confirmation, broadcast, handoff …
     key: str | None = None  # the same key is queued once
     user_id: str = ""
-    delay_s: float = 0.0  # due this long after queueing
+    due_at: float | None = None  # not before this moment (a scheduled broadcast); None = now
+    broadcast_id: int | None = None  # the broadcast this row belongs to, if any
+    delay_s: float = 0.0  # due this long after queueing (when due_at is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +111,13 @@ class Outbox(Protocol):
         """Queue messages (inside the caller's transaction if there is one); how many new."""
         ...
 
-    async def claim(self, now: float, limit: int) -> list[Queued]:
-        """Mark up to `limit` due messages as being sent, oldest first."""
+    async def claim(self, now: float, limit: int, broadcasts: bool = True) -> list[Queued]:
+        """Mark up to `limit` due messages as being sent: other kinds before broadcasts,
+        then oldest first; with `broadcasts` False, none of kind 'broadcast'."""
+        ...
+
+    async def release(self, items: Sequence[Queued], due_at: float) -> None:
+        """Put claimed, unsent messages back, due at `due_at`; the claim costs no attempt."""
         ...
 
     async def finish(self, item: Queued, result: SendResult, now: float) -> None:

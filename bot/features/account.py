@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.dispatcher import Command, Registry, Turn
-from bot.core.payloads import Press, encode
+from bot.core.payloads import MEMBER, Press, encode
 from bot.core.repositories import Conversations, Subscribers
 from bot.core.state import Conversation
 from bot.core.types import Button, Reply
@@ -12,6 +14,7 @@ from bot.features.ask import welcome
 from bot.i18n import LANGUAGE_NAMES, N_, supported
 
 LANGUAGE = "lang"  # press kind: lang:v1:<code>
+SUBSCRIBE = "sub"  # press kind: sub:v1:yes, the offer after the first /start
 
 
 class AccountFeature:
@@ -35,6 +38,8 @@ class AccountFeature:
         ):
             registry.command(command)
         registry.press(LANGUAGE, self.on_language)
+        registry.press(SUBSCRIBE, self.on_subscribe)
+        registry.press(MEMBER, self.on_blocked)
         registry.on_forget(self.conversations.erase_person)
         registry.on_forget(self.subscribers.erase_person)
 
@@ -43,7 +48,27 @@ class AccountFeature:
         for prefix, handler in self.registry.deep_links.items():
             if args.startswith(prefix) and len(args) > len(prefix):
                 return await handler(turn, args[len(prefix) :])
-        return [welcome(turn)]
+        greeting = welcome(turn)
+        msg = turn.msg
+        if turn.state.updated_at or await self.subscribers.is_subscribed(
+            msg.channel.value, msg.user_id
+        ):
+            return [greeting]
+        # Offered once: on the first /start of a conversation, as one more button.
+        offer = Button(
+            turn.t.gettext("Receive the centre's announcements"), encode(SUBSCRIBE, "yes")
+        )
+        return [replace(greeting, buttons=(*greeting.buttons, offer))]
+
+    async def on_subscribe(self, turn: Turn, press: Press) -> list[Reply]:
+        """The subscription button offered after /start."""
+        return await self.subscribe(turn, "")
+
+    async def on_blocked(self, turn: Turn, press: Press) -> list[Reply]:
+        """The channel reports that the person blocked the bot: no more announcements,
+        and nothing to answer (it could not be delivered)."""
+        await self.subscribers.unsubscribe(turn.msg.channel.value, turn.msg.user_id)
+        return []
 
     async def help(self, turn: Turn, args: str) -> list[Reply]:
         """The commands this person may use."""

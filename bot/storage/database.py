@@ -107,6 +107,58 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox (status, due_at, id);
     """,
+    # Broadcasts: one row each, its texts frozen when it is created; every recipient is an
+    # outbox row carrying its broadcast_id. SQLite changes a CHECK only by rebuilding the
+    # table: 'skipped' (unsubscribed before their turn) and 'cancelled' (stopped by staff).
+    # The claim index puts other kinds before broadcasts, so reminders never wait behind one.
+    """
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        audience TEXT NOT NULL,
+        texts TEXT NOT NULL,
+        default_lang TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued'
+            CHECK (status IN ('queued', 'done', 'cancelled')),
+        scheduled_at REAL NOT NULL,
+        cancelled_at REAL,
+        cancelled_by TEXT,
+        finished_at REAL,
+        recipients INTEGER NOT NULL DEFAULT 0,
+        subscribers_only INTEGER NOT NULL DEFAULT 0,
+        report_channel TEXT,
+        report_chat TEXT,
+        report_lang TEXT,
+        report_message TEXT
+    );
+    CREATE TABLE outbox_rebuilt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        user_id TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        key TEXT UNIQUE,
+        reply TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent',
+            'blocked', 'failed', 'outside_window', 'skipped', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        reason TEXT NOT NULL DEFAULT '',
+        broadcast_id INTEGER REFERENCES broadcasts (id)
+    );
+    INSERT INTO outbox_rebuilt (id, channel, chat_id, user_id, kind, key, reply, status,
+        attempts, due_at, created_at, finished_at, reason)
+        SELECT id, channel, chat_id, user_id, kind, key, reply, status, attempts, due_at,
+        created_at, finished_at, reason FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_rebuilt RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox (status, kind = 'broadcast', due_at, id);
+    CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
+    CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
+    """,
 )
 
 # A second process on the same file waits this long for the write lock before failing.

@@ -17,6 +17,20 @@ from bot.storage.database import Database
 MAX_ATTEMPTS = 5
 BACKOFF_S = (5.0, 30.0, 120.0, 600.0)
 
+# Other kinds before broadcasts (the index outbox_due has this order, so no sort), and
+# whether a broadcast row's recipient has unsubscribed since it was queued.
+CLAIM_SQL = (
+    "SELECT o.*, (b.subscribers_only = 1 AND s.user_id IS NULL) AS unsubscribed"
+    " FROM outbox AS o LEFT JOIN broadcasts AS b ON b.id = o.broadcast_id"
+    " LEFT JOIN subscribers AS s ON s.channel = o.channel AND s.user_id = o.user_id"
+    " WHERE o.status = 'pending' AND o.due_at <= ?{lane}"
+    " ORDER BY o.kind = 'broadcast', o.due_at, o.id LIMIT ?"
+)
+UNSUBSCRIBE_SQL = (
+    "DELETE FROM subscribers WHERE (channel, user_id) IN"
+    " (SELECT channel, user_id FROM outbox WHERE id = ?)"
+)
+
 
 class SqliteOutbox:
     """Messages waiting to be sent, being sent, and how each send ended."""
@@ -32,26 +46,37 @@ class SqliteOutbox:
             for m in messages:
                 cursor = await tx.execute(
                     "INSERT OR IGNORE INTO outbox (channel, chat_id, user_id, kind, key, reply,"
-                    " due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (m.channel.value, m.chat_id, m.user_id, m.kind, m.key,
-                     dump_reply(m.reply), now + m.delay_s, now),
+                    " due_at, created_at, broadcast_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (m.channel.value, m.chat_id, m.user_id, m.kind, m.key, dump_reply(m.reply),
+                     now + m.delay_s if m.due_at is None else m.due_at, now, m.broadcast_id),
                 )  # fmt: skip
                 added += cursor.rowcount
         return added
 
-    async def claim(self, now: float, limit: int) -> list[Queued]:
-        """Mark up to `limit` due messages as 'sending', oldest first."""
+    async def claim(self, now: float, limit: int, broadcasts: bool = True) -> list[Queued]:
+        """Mark up to `limit` due messages as 'sending': other kinds first, then oldest
+        first. A broadcast row whose recipient unsubscribed since is 'skipped' instead."""
+        lane = "" if broadcasts else " AND o.kind != 'broadcast'"
         async with self.db.transaction() as tx:
-            async with tx.execute(
-                "SELECT * FROM outbox WHERE status = 'pending' AND due_at <= ?"
-                " ORDER BY due_at, id LIMIT ?", (now, limit),
-            ) as cursor:  # fmt: skip
+            async with tx.execute(CLAIM_SQL.format(lane=lane), (now, limit)) as cursor:
                 rows = list(await cursor.fetchall())
             await tx.executemany(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-                [(row["id"],) for row in rows],
+                [(row["id"],) for row in rows if not row["unsubscribed"]],
             )
-        return [_queued(row) for row in rows]
+            await tx.executemany(
+                "UPDATE outbox SET status = 'skipped', reason = 'unsubscribed', finished_at = ?"
+                " WHERE id = ?", [(now, row["id"]) for row in rows if row["unsubscribed"]],
+            )  # fmt: skip
+        return [_queued(row) for row in rows if not row["unsubscribed"]]
+
+    async def release(self, items: Sequence[Queued], due_at: float) -> None:
+        """Put claimed, unsent messages back as pending; the claim costs no attempt."""
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE outbox SET status = 'pending', attempts = attempts - 1, due_at = ?"
+                " WHERE id = ? AND status = 'sending'", [(due_at, i.id) for i in items],
+            )  # fmt: skip
 
     async def finish(self, item: Queued, result: SendResult, now: float) -> None:
         """Record how the send ended; a retry is due again after its wait."""
@@ -61,13 +86,16 @@ class SqliteOutbox:
                 status = str(Delivery.FAILED)
             else:
                 status = "pending"
+                # A wait the platform gave (a 429) is exact; faults without one back off.
                 backoff = BACKOFF_S[min(item.attempts, len(BACKOFF_S)) - 1]
-                due = now + max(result.retry_after, backoff)
+                due = now + (result.retry_after or backoff)
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE outbox SET status = ?, due_at = ?, reason = ?, finished_at = ?"
                 " WHERE id = ?", (status, due, result.reason[:200], now, item.id),
             )  # fmt: skip
+            if result.status is Delivery.BLOCKED:  # they blocked the bot: never again
+                await tx.execute(UNSUBSCRIBE_SQL, (item.id,))
 
     async def settle(self, keys: Sequence[str]) -> int:
         """Queued copies whose reply was delivered directly: never send them."""

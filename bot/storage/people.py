@@ -128,6 +128,13 @@ class SqliteSubscribers(_Repository):
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM subscribers")
         return int(row["n"]) if row else 0
 
+    async def is_subscribed(self, channel: str, user_id: str) -> bool:
+        """Whether the person receives the announcements."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM subscribers WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+        return row is not None
+
     async def export_person(self, channel: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
         """The person's subscription row."""
         return {"subscribers": await self._rows_of("subscribers", channel, user_id)}

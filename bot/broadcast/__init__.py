@@ -1,0 +1,1 @@
+"""Staff broadcasts: audiences, a broadcast frozen into one row per recipient, progress."""
