@@ -4,6 +4,7 @@ from bot.storage.bookings import SqliteBookings
 from bot.storage.database import Database
 from bot.storage.outbox import SqliteOutbox
 from bot.storage.people import SqliteConversations, SqliteProcessedUpdates, SqliteSubscribers
+from bot.storage.tokens import SqliteTokenCache
 
 __all__ = [
     "Database",
@@ -12,4 +13,5 @@ __all__ = [
     "SqliteOutbox",
     "SqliteProcessedUpdates",
     "SqliteSubscribers",
+    "SqliteTokenCache",
 ]

@@ -107,6 +107,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox (status, due_at, id);
     """,
+    # WeChat's access token, one row per app id: every process shares it, and a restart
+    # does not fetch another (the daily quota is 2,000, and a fetch voids the old token).
+    """
+    CREATE TABLE wechat_tokens (
+        app_id TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """,
 )
 
 # A second process on the same file waits this long for the write lock before failing.
