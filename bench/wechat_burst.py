@@ -52,8 +52,8 @@ RETRIES = 20  # pushes WeChat "retries": they must be answered "success", not ha
 
 
 def real_handle(app: App) -> Handle:
-    """The bot's turn entry point (the one name to change after the pipeline refactor)."""
-    return app.dispatcher.handle
+    """The bot's turn entry point: the pipeline, which also drops WeChat's retries."""
+    return app.handle
 
 
 @asynccontextmanager
@@ -109,16 +109,9 @@ async def run(users: int, count: int, safe: bool) -> None:
         app = await build_app(Config(db_path=str(Path(tmp) / "bench.sqlite3")))
         fake = FakeWeChatAPI()
         await fake.start()
-        seen: set[str] = set()
-
-        async def first_time(key: str) -> bool:
-            new = key not in seen
-            seen.add(key)
-            return new
-
         api = WeChatApi(fake.app_id, fake.secret, base_url=fake.url)
         config = WeChatConfig(TOKEN, APP_ID, ENCODING_AES_KEY if safe else None)
-        channel = WeChatChannel(config, api, real_handle(app), first_time)
+        channel = WeChatChannel(config, api, real_handle(app))
         pushes = messages(users, count)
         limits = httpx.Limits(max_connections=count)
         async with serve(channel) as url, httpx.AsyncClient(timeout=30, limits=limits) as http:
@@ -151,7 +144,7 @@ def report(
     print(f"turns run: {turns} (once each: {turns == count})")
     caught = sum(kind == "success" for _, kind in retried)
     print(f"retries answered 'success' without a turn: {caught}/{RETRIES}, "
-          f"duplicates: {stats.duplicates}")  # fmt: skip
+          f"silent: {stats.silent}")  # fmt: skip
     print(f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     print(f"fell back to the customer-service API: {stats.fell_back}; "
           f"continuation or late messages sent there: {len(fake.messages)}")  # fmt: skip
