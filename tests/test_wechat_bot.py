@@ -314,3 +314,32 @@ def test_a_malformed_aes_key_stops_the_start(
         assert "WECHAT_AES_KEY" in capsys.readouterr().err
     monkeypatch.setenv("WECHAT_AES_KEY", ENCODING_AES_KEY)
     assert Config.from_env().wechat_aes_key == ENCODING_AES_KEY
+
+
+@pytest.fixture
+def menu_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: FakeWeChatAPI) -> None:
+    from tests.conftest import KNOWLEDGE
+
+    env = {"BOT_DB": str(tmp_path / "bot.sqlite3"), "BOT_KNOWLEDGE_DIR": str(KNOWLEDGE),
+           "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": fake.app_id,
+           "WECHAT_APP_SECRET": fake.secret, "WECHAT_API_URL": fake.url}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+async def test_the_menu_is_printed_or_published_within_wechats_limits(
+    menu_env: None, fake: FakeWeChatAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bot.cli import main
+
+    assert await asyncio.to_thread(main, ["wechat", "menu", "--dry-run", "--lang", "zh"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    top = printed["button"]
+    assert 1 <= len(top) <= 3 and all(len(b.get("sub_button", [])) <= 5 for b in top)
+    routes = translator("zh").gettext("interview routes")
+    assert top[0] == {"type": "click", "name": routes, "key": "/routes"}
+    assert fake.menus == [] and fake.token_requests == 0  # a dry run sends nothing
+    assert await asyncio.to_thread(main, ["wechat", "menu", "--lang", "zh"]) == 0
+    assert fake.menus == [printed] and fake.token_requests == 1
