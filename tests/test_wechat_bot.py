@@ -343,3 +343,24 @@ async def test_the_menu_is_printed_or_published_within_wechats_limits(
     assert fake.menus == [] and fake.token_requests == 0  # a dry run sends nothing
     assert await asyncio.to_thread(main, ["wechat", "menu", "--lang", "zh"]) == 0
     assert fake.menus == [printed] and fake.token_requests == 1
+
+
+async def test_staff_commands_work_on_wechat_for_listed_openids(app: App, tmp_path: Path) -> None:
+    from bot.app import build_app
+    from bot.core.types import Incoming
+
+    config = replace(app.config, staff_ids=frozenset({"wechat:o-staff"}))
+    staffed = await build_app(config, app.knowledge)
+    tour = next(iter(staffed.rsvp.tours))
+    try:
+        [export] = await staffed.handle(Incoming(Channel.WECHAT, "o-staff", "o-staff",
+                                                 f"/export {tour}"))  # fmt: skip
+        [refused] = await staffed.handle(Incoming(Channel.WECHAT, "o-else", "o-else",
+                                                  f"/export {tour}"))  # fmt: skip
+    finally:
+        await staffed.close()
+    assert export.attachment is not None and export.attachment.filename.endswith(".csv")
+    assert f"📎 {tour}-rsvps.csv\n" + translator("en").gettext(wp.NO_FILES) in wp.render(export)
+    assert refused.text == translator("en").gettext(
+        "Sorry, this command is for the centre's staff only."
+    )

@@ -248,6 +248,8 @@ class WeChatChannel:
             if self._on_unsubscribe:
                 await self._on_unsubscribe(msg.from_user)
             return None
+        if event == "subscribe":  # staff read their openid here for BOT_STAFF_IDS
+            log.info("a WeChat user followed the account: %s", msg.from_user)
         if event in ("subscribe", "scan"):  # a QR code's scene becomes the /start link
             scene = key.removeprefix("qrscene_")
             return self._incoming(msg, text=f"/start {scene}".strip())
