@@ -11,7 +11,7 @@ import re
 import socket
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, closing
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from bot import cli_broadcast
 from bot.app import App, build_app, utc_now
 from bot.channels.console import ConsoleOutput, chat, render_plain
+from bot.channels.wechat_api import MenuButton
 from bot.config import Config, ConfigError
 from bot.core.types import Channel, Incoming, Reply
 from bot.knowledge.loader import KnowledgeError, check_knowledge
@@ -67,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot (console chat when no token is configured)")
     run.add_argument(
-        "--webhook", action="store_true", help="serve webhooks (/telegram, /healthz) on PORT"
+        "--webhook",
+        action="store_true",
+        help="serve webhooks (/telegram, /wechat, /healthz) on PORT",
     )
     run.set_defaults(handler=_cmd_run, webhook=False)
 
@@ -118,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     checkin.set_defaults(handler=_cmd_rsvp_checkin)
 
     cli_broadcast.add_commands(sub)
+    wechat = sub.add_parser("wechat", help="WeChat Official Account tools (staff)")
+    wechat_sub = wechat.add_subparsers(title="wechat commands", metavar="WECHAT_COMMAND",
+                                       required=True)  # fmt: skip
+    menu = wechat_sub.add_parser("menu", help="publish the account's menu from the commands")
+    menu.add_argument("--lang", default="en", help="language of the button names (default en)")
+    menu.add_argument("--dry-run", action="store_true", help="print the menu JSON, send nothing")
+    menu.set_defaults(handler=_cmd_wechat_menu)
 
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(title="kb commands", metavar="KB_COMMAND", required=True)
@@ -132,19 +142,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     config = Config.from_env()
-    if config.telegram_token is None:
+    if config.telegram_token is None and not config.wechat:
         return _cmd_chat(argparse.Namespace(lang=None, user="local", offline_notice=True))
     from bot import logs
     from bot.channels import preflight, serve
 
     webhook = bool(getattr(args, "webhook", False))
-    if webhook and not config.webhook_secret:
+    if not webhook and config.telegram_token is None:  # polling is Telegram's alone
+        raise ConfigError("WeChat is served by webhook only: run `python -m bot run --webhook`")
+    if webhook and config.telegram_token and not config.webhook_secret:
         raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be set for --webhook")
     check_database(config.db_path)
     if webhook:
         check_port(config.host, config.port)
-    asyncio.run(preflight.check_bot_api(config.telegram_token, config.telegram_api_url))
-    logs.configure([config.telegram_token, config.webhook_secret])
+    if config.telegram_token:
+        asyncio.run(preflight.check_bot_api(config.telegram_token, config.telegram_api_url))
+    if config.wechat and not webhook:
+        print("WeChat is not served while polling: add --webhook.", file=sys.stderr)
+    logs.configure([config.telegram_token, config.webhook_secret, config.wechat_token,
+                    config.wechat_app_secret or None, config.wechat_aes_key])  # fmt: skip
     try:
         asyncio.run(serve.webhook(config) if webhook else serve.polling(config))
     except Exception as exc:
@@ -481,6 +497,51 @@ def _cmd_rsvp_checkin(args: argparse.Namespace) -> int:
         print(json.dumps(asdict(booking), ensure_ascii=False))
     else:
         print(f"checked in: {booking.name} ({booking.outlet}), tour {booking.tour_id}")
+    return 0
+
+
+# wechat menu -----------------------------------------------------------------------
+
+
+def _cmd_wechat_menu(args: argparse.Namespace) -> int:
+    """Build the menu from the public commands; print it, or publish it to the account."""
+    from bot.channels.wechat_api import menu_from_commands, menu_problems
+    from bot.i18n import supported, translator
+
+    config = Config.from_env()  # a bad setting: main() says so in one line
+
+    async def go() -> int:
+        async with _staff_app() as app:
+            t = translator(supported(args.lang) or "en")
+            menu = menu_from_commands(app.dispatcher.public_commands(), t.gettext)
+            if problems := menu_problems(menu):
+                print("the menu breaks WeChat's limits: " + "; ".join(problems), file=sys.stderr)
+                return 1
+            if args.dry_run:
+                body = {"button": [b.as_json() for b in menu]}
+                print(json.dumps(body, ensure_ascii=False, indent=2))
+                return 0
+            return await _publish_menu(config, app, menu)
+
+    return asyncio.run(go())
+
+
+async def _publish_menu(config: Config, app: App, menu: Sequence[MenuButton]) -> int:
+    from bot.channels.serve import wechat_api
+    from bot.channels.wechat_api import WeChatApiError
+
+    if not config.wechat_app_id or not config.wechat_app_secret:
+        print("WECHAT_APP_ID and WECHAT_APP_SECRET must be set to publish.", file=sys.stderr)
+        return 2
+    api = wechat_api(config, app)
+    try:
+        await api.create_menu(menu)
+    except WeChatApiError as exc:
+        print(f"WeChat refused the menu: errcode {exc.errcode}", file=sys.stderr)
+        return 1
+    finally:
+        await api.close()
+    print(f"published a menu of {len(menu)} buttons")
     return 0
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from bot.core.types import Channel
 
 ROOT = Path(__file__).resolve().parent.parent
+WECHAT_API_URL = "https://api.weixin.qq.com"
+AES_KEY_CHARS = 43  # WeChat's EncodingAESKey: 32 bytes in base64 without the "="
 MAX_RETENTION_DAYS = 3650  # ten years; anything longer is a typo, not a policy
 # Telegram's own formats: "<bot id>:<secret>" tokens; webhook secrets of 1-256 [A-Za-z0-9_-].
 TOKEN_FORMAT = re.compile(r"\d+:[A-Za-z0-9_-]+")
@@ -37,6 +42,11 @@ class Config:
     port: int = 8080
     outbox_rate: float = 25.0  # messages a second the outbox sends at most (Telegram: ~30)
     exports_dir: Path = ROOT / "exports"  # where the console writes files it is sent
+    wechat_token: str | None = None  # the Official Account's server Token; set = WeChat on
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""  # for the access token (pushes, late replies, the menu)
+    wechat_aes_key: str | None = None  # the EncodingAESKey; set = safe mode
+    wechat_api_url: str = WECHAT_API_URL  # another API base (tests)
 
     def __post_init__(self) -> None:
         """Refuse values no code path may see, however the Config was built."""
@@ -66,14 +76,21 @@ class Config:
             port=_integer(env, "PORT", 8080, "a TCP port number from 1 to 65535"),
             outbox_rate=_rate(env, "BOT_OUTBOX_RATE", 25.0),
             exports_dir=Path(env.get("BOT_EXPORTS_DIR", str(ROOT / "exports"))),
+            **_wechat_settings(env),
         )
+
+    @property
+    def wechat(self) -> bool:
+        """Whether the WeChat Official Account channel is configured."""
+        return self.wechat_token is not None
 
     def __repr__(self) -> str:
         # Never print the token, whatever logs a Config.
         token = "set" if self.telegram_token else "unset"
         return (
             f"Config(knowledge_dir={self.knowledge_dir}, db_path={self.db_path}, "
-            f"token={token}, webhook_url={self.webhook_url}, port={self.port})"
+            f"token={token}, webhook_url={self.webhook_url}, port={self.port}, "
+            f"wechat={self.wechat}, wechat_safe_mode={self.wechat_aes_key is not None})"
         )
 
 
@@ -146,3 +163,42 @@ def _rate(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value <= 1000:
         raise ConfigError(f"{name}={raw[:20]}: expected messages a second, from 0.1 to 1000")
     return value
+
+
+class _WeChatSettings(TypedDict):
+    wechat_token: str | None
+    wechat_app_id: str
+    wechat_app_secret: str
+    wechat_aes_key: str | None
+    wechat_api_url: str
+
+
+def _wechat_settings(env: Mapping[str, str]) -> _WeChatSettings:
+    """The WECHAT_* variables, checked: a broken key must stop the start, not every push."""
+    token = env.get("WECHAT_TOKEN") or None
+    app_id = env.get("WECHAT_APP_ID", "")
+    aes_key = env.get("WECHAT_AES_KEY") or None
+    if token and not app_id:
+        raise ConfigError("WECHAT_APP_ID must be set with WECHAT_TOKEN")
+    if aes_key is not None:
+        check_aes_key(aes_key)
+    return {
+        "wechat_token": token,
+        "wechat_app_id": app_id,
+        "wechat_app_secret": env.get("WECHAT_APP_SECRET", ""),
+        "wechat_aes_key": aes_key,
+        "wechat_api_url": env.get("WECHAT_API_URL") or WECHAT_API_URL,
+    }
+
+
+def check_aes_key(aes_key: str) -> None:
+    """ConfigError unless the EncodingAESKey is 43 base64 characters making 32 bytes."""
+    problem = f"WECHAT_AES_KEY must be the 43-character EncodingAESKey (got {len(aes_key)})"
+    if len(aes_key) != AES_KEY_CHARS:
+        raise ConfigError(problem)
+    try:
+        key = base64.b64decode(aes_key + "=", validate=True)
+    except binascii.Error:
+        raise ConfigError("WECHAT_AES_KEY is not base64 (letters, digits, + and /)") from None
+    if len(key) != 32:
+        raise ConfigError(problem)

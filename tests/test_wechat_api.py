@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.channels.wechat_api import (
     MemoryTokenCache,
     MenuButton,
     MenuError,
-    SqliteTokenCache,
     WeChatApi,
     menu_from_commands,
     menu_problems,
 )
 from bot.core.delivery import SENT, Delivery
+from bot.storage import Database, SqliteTokenCache
 from tests.fake_wechat import FakeWeChatAPI
 
 
@@ -80,17 +79,26 @@ async def test_errcodes_map_to_delivery(
     assert fake.messages == []
 
 
-async def test_sqlite_cache_shares_the_token_between_clients(
+async def test_the_store_shares_the_token_between_processes_and_restarts(
     fake: FakeWeChatAPI, tmp_path: Path
 ) -> None:
-    async with aiosqlite.connect(tmp_path / "t.sqlite3") as db:
-        first = WeChatApi(fake.app_id, fake.secret, SqliteTokenCache(db, fake.app_id), fake.url)
-        second = WeChatApi(fake.app_id, fake.secret, SqliteTokenCache(db, fake.app_id), fake.url)
-        assert await first.send_text("o-1", "a") == SENT
-        assert await second.send_text("o-1", "b") == SENT
-        assert fake.token_requests == 1
-        await first.close()
-        await second.close()
+    path = tmp_path / "bot.sqlite3"
+    first_db, second_db = await Database.open(path), await Database.open(path)  # two processes
+    first = WeChatApi(fake.app_id, fake.secret, SqliteTokenCache(first_db, fake.app_id), fake.url)
+    second = WeChatApi(fake.app_id, fake.secret, SqliteTokenCache(second_db, fake.app_id), fake.url)
+    assert await first.send_text("o-1", "a") == SENT
+    assert await second.send_text("o-1", "b") == SENT
+    for client, db in ((first, first_db), (second, second_db)):
+        await client.close()
+        await db.close()
+    restarted_db = await Database.open(path)
+    restarted = WeChatApi(
+        fake.app_id, fake.secret, SqliteTokenCache(restarted_db, fake.app_id), fake.url
+    )
+    assert await restarted.send_text("o-1", "c") == SENT
+    await restarted.close()
+    await restarted_db.close()
+    assert fake.token_requests == 1 and fake.texts("o-1") == ["a", "b", "c"]
 
 
 async def test_menu_limits_are_checked_before_any_call(fake: FakeWeChatAPI, api: WeChatApi) -> None:

@@ -19,8 +19,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.channels import wechat_protocol as wp
-from bot.channels.wechat_api import IMAGE_TYPES, WeChatApi, WeChatApiError
-from bot.core.delivery import SENT, SendResult
+from bot.channels.wechat_api import WeChatApi, WeChatApiError
+from bot.core.delivery import SENT, Delivery, SendResult
 from bot.core.types import Channel, Incoming, Reply
 from bot.i18n import N_, translator
 
@@ -30,6 +30,8 @@ REPLY_SECONDS = 4.5  # WeChat gives up on a passive reply after 5 s
 MAX_AGE_SECONDS = 300  # a signed push older (or newer) than this is refused
 MAX_BODY_BYTES = 2 * wp.MAX_XML_BYTES  # the safe-mode envelope is base64, a third longer
 SUCCESS = "success"  # tells WeChat "received, nothing to say now"
+# WeChat refuses customer-service messages to anyone silent for longer (errcode 45015).
+WINDOW_SECONDS = 48 * 3600
 PAYLOAD = re.compile(r"^[a-z]+:v\d+:")  # a button payload such as rsvp:v1:tour:join
 NOT_TEXT = N_("Sorry, I can only read text messages for now. Please type your question.")
 NO_LOCATIONS = N_(
@@ -38,9 +40,11 @@ NO_LOCATIONS = N_(
 )
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
-FirstTime = Callable[[str], Awaitable[bool]]
+Delivered = Callable[[list[Reply]], Awaitable[None]]
 UserHook = Callable[[str], Awaitable[None]]
 LanguageOf = Callable[[str], Awaitable[str]]
+# When the person last wrote (epoch seconds), or None when the store does not know.
+LastSeen = Callable[[str], Awaitable[float | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +57,6 @@ class WeChatConfig:
     app_secret: str = ""
     api_url: str = "https://api.weixin.qq.com"
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WeChatConfig | None:
-        """WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET, WECHAT_AES_KEY, WECHAT_API_URL."""
-        if not env.get("WECHAT_TOKEN") or not env.get("WECHAT_APP_ID"):
-            return None
-        return cls(
-            token=env["WECHAT_TOKEN"],
-            app_id=env["WECHAT_APP_ID"],
-            aes_key=env.get("WECHAT_AES_KEY") or None,
-            app_secret=env.get("WECHAT_APP_SECRET", ""),
-            api_url=env.get("WECHAT_API_URL") or "https://api.weixin.qq.com",
-        )
-
     def __repr__(self) -> str:
         return f"WeChatConfig(app_id={self.app_id}, safe_mode={self.aes_key is not None})"
 
@@ -76,30 +67,49 @@ class WeChatStats:
 
     passive: int = 0  # answered inside the 5-second reply
     fell_back: int = 0  # answered later through the customer-service API
-    duplicates: int = 0  # WeChat's retries of a push already handled
+    silent: int = 0  # nothing to say: a retry already handled, a dropped flood message
     refused: int = 0  # bad signature, stale timestamp, too big or malformed
 
 
 class WeChatSender:
-    """Delivers replies outside a turn through the customer-service API (the outbox's Sender)."""
+    """Delivers replies outside a turn through the customer-service API (the outbox's Sender).
+
+    With `last_seen`, a push to someone silent for 48 hours is not even tried: WeChat would
+    refuse it, and the outbox records it as outside the window either way."""
 
     channel = Channel.WECHAT
 
-    def __init__(self, api: WeChatApi) -> None:
+    def __init__(
+        self,
+        api: WeChatApi,
+        last_seen: LastSeen | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.api = api
+        self._last_seen, self._clock = last_seen, clock
 
     async def send(self, chat_id: str, reply: Reply) -> SendResult:
-        """Send the reply as text (numbered choices, split at the limit) and any picture."""
-        for piece in wp.split_text(wp.render(reply)):
+        """A push: the window checked, buttons as bullets ("2" presses only a turn's)."""
+        if await self._outside_window(chat_id):
+            return SendResult(Delivery.OUTSIDE_WINDOW, reason="silent for 48 h")
+        return await self.deliver(chat_id, reply, numbered=False)
+
+    async def deliver(self, chat_id: str, reply: Reply, numbered: bool = True) -> SendResult:
+        """Send the reply as text (split at the limit) and any picture."""
+        for piece in wp.split_text(wp.render(reply, numbered)):
             result = await self.api.send_text(chat_id, piece)
             if result != SENT:
                 return result
-        return await self._send_picture(chat_id, reply)
+        return await self.send_picture(chat_id, reply)
 
-    async def _send_picture(self, chat_id: str, reply: Reply) -> SendResult:
+    async def _outside_window(self, chat_id: str) -> bool:
+        seen = await self._last_seen(chat_id) if self._last_seen else None
+        return seen is not None and self._clock() - seen > WINDOW_SECONDS
+
+    async def send_picture(self, chat_id: str, reply: Reply) -> SendResult:
         """Pictures go as images; other files were named in the text (WeChat has no files)."""
         file = reply.attachment
-        if file is None or file.mime_type not in IMAGE_TYPES:
+        if file is None or file.mime_type not in wp.PICTURE_TYPES:
             return SENT
         try:
             media_id = await self.api.upload_media(
@@ -119,13 +129,15 @@ class WeChatChannel:
         config: WeChatConfig,
         api: WeChatApi,
         handle: Handle,
-        first_time: FirstTime,
         on_unsubscribe: UserHook | None = None,
         language_of: LanguageOf | None = None,
         clock: Callable[[], float] = time.time,
+        last_seen: LastSeen | None = None,
+        delivered: Delivered | None = None,
     ) -> None:
-        self.config, self.sender = config, WeChatSender(api)
-        self._handle, self._first_time = handle, first_time
+        self.config, self.sender = config, WeChatSender(api, last_seen, clock)
+        self._handle = handle
+        self._delivered = delivered
         self._on_unsubscribe, self._language_of = on_unsubscribe, language_of
         self._clock = clock
         self._key = wp.aes_key(config.aes_key) if config.aes_key else None
@@ -154,7 +166,7 @@ class WeChatChannel:
         return PlainTextResponse(query.get("echostr", ""))
 
     async def _push(self, request: Request) -> Response:
-        """Check, parse, de-duplicate and answer one push."""
+        """Check, parse and answer one push (the pipeline drops WeChat's retries)."""
         query = request.query_params
         if not self._signed(query) or not self._fresh(query.get("timestamp", "")):
             return self._refuse(403, "unsigned or stale")
@@ -165,9 +177,6 @@ class WeChatChannel:
             msg = self._open(body, query)
         except wp.ProtocolError as exc:
             return self._refuse(400, str(exc))
-        if not await self._first_time(msg.dedupe_key):
-            self.stats.duplicates += 1
-            return PlainTextResponse(SUCCESS)
         return await self._answer(msg, query.get("nonce", ""))
 
     def _refuse(self, status: int, why: str) -> Response:
@@ -206,14 +215,22 @@ class WeChatChannel:
         except Exception:  # the core apologises itself; this is a bug in the adapter
             log.exception("a WeChat turn failed for %s", msg.from_user)
             return PlainTextResponse(SUCCESS)
-        text = "\n\n".join(wp.render(r) for r in replies)
-        pieces = wp.split_text(text)
-        if not pieces:
+        pieces = wp.split_text(wp.render_turn(replies))
+        if not pieces:  # an empty passive reply shows as an error; "success" shows nothing
+            self.stats.silent += 1
             return PlainTextResponse(SUCCESS)
-        if len(pieces) > 1:
-            self._push_later(msg.from_user, pieces[1:])
+        pictures = [
+            r for r in replies if r.attachment and r.attachment.mime_type in wp.PICTURE_TYPES
+        ]
+        if len(pieces) > 1 or pictures:
+            self._push_later(msg.from_user, pieces[1:], pictures)
         self.stats.passive += 1
+        await self._settle(replies)  # handed to WeChat in this response
         return self._passive(msg, pieces[0], nonce)
+
+    async def _settle(self, replies: list[Reply]) -> None:
+        if self._delivered is not None:
+            await self._delivered(replies)
 
     async def _turn(self, msg: wp.WeChatMessage) -> list[Reply]:
         """The replies for the sender (others' notices are the outbox's)."""
@@ -239,6 +256,8 @@ class WeChatChannel:
             if self._on_unsubscribe:
                 await self._on_unsubscribe(msg.from_user)
             return None
+        if event == "subscribe":  # staff read their openid here for BOT_STAFF_IDS
+            log.info("a WeChat user followed the account: %s", msg.from_user)
         if event in ("subscribe", "scan"):  # a QR code's scene becomes the /start link
             scene = key.removeprefix("qrscene_")
             return self._incoming(msg, text=f"/start {scene}".strip())
@@ -251,8 +270,12 @@ class WeChatChannel:
     def _incoming(
         self, msg: wp.WeChatMessage, text: str = "", payload: str | None = None
     ) -> Incoming:
+        # The MsgId (sender and time for events) makes WeChat's retries, which may reach
+        # another process, a repeat the pipeline's shared table answers once.
         openid = msg.from_user
-        return Incoming(Channel.WECHAT, openid, openid, text, payload, msg.msg_id)
+        return Incoming(
+            Channel.WECHAT, openid, openid, text, payload, msg.msg_id, update_key=msg.dedupe_key
+        )
 
     async def _polite(self, openid: str, message: str) -> Reply:
         lang = await self._language_of(openid) if self._language_of else "en"
@@ -272,8 +295,8 @@ class WeChatChannel:
         self.stats.fell_back += 1
         self._keep(self._send_when_done(openid, turn))
 
-    def _push_later(self, openid: str, pieces: list[str]) -> None:
-        self._keep(self._send_texts(openid, pieces))
+    def _push_later(self, openid: str, pieces: list[str], pictures: list[Reply]) -> None:
+        self._keep(self._send_rest(openid, pieces, pictures))
 
     def _keep(self, job: Awaitable[None]) -> None:
         task = asyncio.ensure_future(job)
@@ -286,18 +309,23 @@ class WeChatChannel:
         except Exception:
             log.exception("a slow WeChat turn failed for %s", openid)
             return
-        for reply in replies:
-            result = await self.sender.send(openid, reply)
+        last = len(replies) - 1
+        for number, reply in enumerate(replies):
+            result = await self.sender.deliver(openid, reply, numbered=number == last)
             if result != SENT:
                 log.warning("late WeChat reply to %s not sent: %s", openid, result.reason)
                 return
+        await self._settle(replies)
 
-    async def _send_texts(self, openid: str, pieces: list[str]) -> None:
-        for piece in pieces:
-            result = await self.sender.api.send_text(openid, piece)
+    async def _send_rest(self, openid: str, pieces: list[str], pictures: list[Reply]) -> None:
+        """The text that did not fit the passive reply, then the pictures it named."""
+        sends = [self.sender.api.send_text(openid, p) for p in pieces]
+        sends += [self.sender.send_picture(openid, r) for r in pictures]
+        for send in sends:
+            result = await send
             if result != SENT:
                 log.warning("WeChat continuation to %s not sent: %s", openid, result.reason)
-                return
+                break
 
 
 def _for_sender(reply: Reply, openid: str) -> bool:

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import aiosqlite
 import httpx
 
 from bot.core.delivery import SENT, Delivery, SendResult
@@ -23,7 +22,6 @@ REFRESH_ERRCODES = frozenset({40001, 42001, 40014})  # invalid, expired, malform
 OUTSIDE_WINDOW_ERRCODES = frozenset({45015})  # no reply within 48 h of their last message
 BLOCKED_ERRCODES = frozenset({43004, 43019, 40003})  # unsubscribed, blacklisted, bad openid
 RETRY_AFTER_SECONDS = {-1: 2.0, 45047: 60.0, 45009: 3600.0}  # busy, per-user cap, daily quota
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})  # what custom/send can show as a picture
 MENU_TOP_MAX, MENU_SUB_MAX = 3, 5
 MENU_TOP_NAME_BYTES, MENU_SUB_NAME_BYTES, MENU_KEY_BYTES = 16, 60, 128
 
@@ -68,46 +66,6 @@ class MemoryTokenCache:
     async def put(self, token: str, expires_at: float) -> None:
         """Keep the token until replaced."""
         self._entry = (token, expires_at)
-
-
-class SqliteTokenCache:
-    """A token cache in the bot's SQLite file (table wechat_tokens, one row per app id)."""
-
-    def __init__(
-        self, db: aiosqlite.Connection, app_id: str, lock: asyncio.Lock | None = None
-    ) -> None:
-        self._db, self._app_id = db, app_id
-        self._lock = lock or asyncio.Lock()  # share the store's write lock when given
-        self._ready = False
-
-    async def get(self) -> tuple[str, float] | None:
-        """The row for this app id, if any."""
-        await self._create()
-        query = "SELECT token, expires_at FROM wechat_tokens WHERE app_id = ?"
-        async with self._db.execute(query, (self._app_id,)) as cursor:
-            row = await cursor.fetchone()
-        return (str(row[0]), float(row[1])) if row else None
-
-    async def put(self, token: str, expires_at: float) -> None:
-        """Insert or replace this app id's row."""
-        await self._create()
-        async with self._lock:
-            await self._db.execute(
-                "INSERT OR REPLACE INTO wechat_tokens (app_id, token, expires_at) VALUES (?, ?, ?)",
-                (self._app_id, token, expires_at),
-            )
-            await self._db.commit()
-
-    async def _create(self) -> None:
-        if self._ready:
-            return
-        async with self._lock:
-            await self._db.execute(
-                "CREATE TABLE IF NOT EXISTS wechat_tokens "
-                "(app_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL)"
-            )
-            await self._db.commit()
-        self._ready = True
 
 
 # menu ---------------------------------------------------------------------------------

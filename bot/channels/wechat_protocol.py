@@ -16,7 +16,8 @@ import os
 import re
 import struct
 import xml.etree.ElementTree as StdET
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
@@ -25,6 +26,7 @@ from defusedxml.ElementTree import fromstring
 from bot.channels.console import render_plain
 from bot.core.types import Reply
 from bot.geo import amap_link
+from bot.i18n import N_, translator
 
 MAX_XML_BYTES = 64 * 1024  # WeChat's pushes are well under 2 kB
 TEXT_LIMIT_BYTES = 2048  # passive and customer-service text, UTF-8
@@ -32,6 +34,13 @@ PAD_BLOCK = 32  # WeChat pads to 32 bytes, not AES's 16
 AES_KEY_CHARS = 43
 ELLIPSIS = "…"
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+PICTURE_TYPES = frozenset({"image/jpeg", "image/png"})  # what WeChat can show as a picture
+# An Official Account's customer-service API has no file message (only WeCom's has), so a
+# calendar or CSV is named and the person told where to get it.
+NO_FILES = N_(
+    "WeChat cannot carry this file: ask the press office for it, or get it from this bot "
+    "on Telegram."
+)
 
 
 class ProtocolError(ValueError):
@@ -249,15 +258,31 @@ def encrypted_reply_xml(
 # text ---------------------------------------------------------------------------------
 
 
-def render(reply: Reply) -> str:
-    """A reply as WeChat text: numbered choices, place with map links, file by name."""
-    text = render_plain(reply)
+def render(reply: Reply, numbered: bool = True) -> str:
+    """A reply as WeChat text: place with map links, file named, choices as numbered lines
+    (bullets when typing the number cannot press them: "2" presses the last reply's)."""
+    text = render_plain(replace(reply, buttons=()))
     if reply.location:
         where = reply.location
         text += f"\n   {amap_link(where.title, where.lat, where.lon)}"
     if reply.attachment:
         text += f"\n\n📎 {reply.attachment.filename}"
+        if reply.attachment.mime_type not in PICTURE_TYPES:
+            text += "\n" + translator(reply.lang).gettext(NO_FILES)
+    if reply.buttons:
+        lines = [
+            f"  {f'{n}.' if numbered else '•'} {button.label}"
+            for n, button in enumerate(reply.buttons, start=1)
+        ]
+        text += "\n\n" + "\n".join(lines)
     return text
+
+
+def render_turn(replies: Sequence[Reply]) -> str:
+    """A turn's replies as one text; only the last one's choices are numbered, because
+    the core saves the last reply's buttons as the choices "1", "2" … press."""
+    last = len(replies) - 1
+    return "\n\n".join(render(r, numbered=n == last) for n, r in enumerate(replies))
 
 
 def _prefix_chars(text: str, limit: int) -> int:

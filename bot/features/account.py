@@ -40,6 +40,7 @@ class AccountFeature:
         registry.press(LANGUAGE, self.on_language)
         registry.press(SUBSCRIBE, self.on_subscribe)
         registry.press(MEMBER, self.on_blocked)
+        registry.intent("language", self.language_word)
         registry.on_forget(self.conversations.erase_person)
         registry.on_forget(self.subscribers.erase_person)
 
@@ -87,6 +88,10 @@ class AccountFeature:
             Button(name, encode(LANGUAGE, code)) for code, name in LANGUAGE_NAMES.items()
         )
         return [Reply(turn.t.gettext("Choose your language:"), turn.lang, buttons)]
+
+    async def language_word(self, turn: Turn, text: str) -> list[Reply]:
+        """ "language", "语言", "langue" … typed alone: the choices, as /language shows them."""
+        return await self.language(turn, "")
 
     async def on_language(self, turn: Turn, press: Press) -> list[Reply]:
         """A language button."""

@@ -5,6 +5,7 @@ from bot.storage.broadcasts import SqliteBroadcasts
 from bot.storage.database import Database
 from bot.storage.outbox import SqliteOutbox
 from bot.storage.people import SqliteConversations, SqliteProcessedUpdates, SqliteSubscribers
+from bot.storage.tokens import SqliteTokenCache
 
 __all__ = [
     "Database",
@@ -14,4 +15,5 @@ __all__ = [
     "SqliteOutbox",
     "SqliteProcessedUpdates",
     "SqliteSubscribers",
+    "SqliteTokenCache",
 ]

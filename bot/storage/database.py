@@ -159,6 +159,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status);
     CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL);
     """,
+    # WeChat's access token, one row per app id: every process shares it, and a restart
+    # does not fetch another (the daily quota is 2,000, and a fetch voids the old token).
+    """
+    CREATE TABLE wechat_tokens (
+        app_id TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """,
 )
 
 # A second process on the same file waits this long for the write lock before failing.
