@@ -299,12 +299,11 @@ def _cmd_rsvp_list(args: argparse.Namespace) -> int:
 
 def _cmd_rsvp_export(args: argparse.Namespace) -> int:
     async def go() -> bytes:
-        from bot.features.rsvp import CSV_HEADERS
+        from bot.features.rsvp import export_csv
         from bot.i18n import translator
 
-        english = translator("en")
         async with _staff_app() as app:
-            return await app.rsvp.export_csv(args.tour, [english.gettext(h) for h in CSV_HEADERS])
+            return await export_csv(app.rsvp, args.tour, translator("en"))
 
     data = asyncio.run(go())
     if args.out:

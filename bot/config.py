@@ -24,6 +24,11 @@ class Config:
     port: int = 8080
     outbox_rate: float = 25.0  # messages a second the outbox sends at most (Telegram: ~30)
     exports_dir: Path = ROOT / "exports"  # where the console writes files it is sent
+    staff_chat: str | None = None  # "telegram:-100123": where handoffs go (else each staff id)
+    staff_lang: str = "en"  # the language of what the bot writes into the staff chat
+    unanswered_days: int = 90  # unanswered questions are kept this long
+    handoff_quiet_minutes: int = 120  # a handoff with no message for this long closes
+    book_samples: bool = False  # tours marked `sample: true` can be booked (rehearsals, tests)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Config:
@@ -41,6 +46,11 @@ class Config:
             port=int(env.get("PORT", "8080")),
             outbox_rate=float(env.get("BOT_OUTBOX_RATE", "25")),
             exports_dir=Path(env.get("BOT_EXPORTS_DIR", str(ROOT / "exports"))),
+            staff_chat=env.get("BOT_STAFF_CHAT") or None,
+            staff_lang=env.get("BOT_STAFF_LANG", "en"),
+            unanswered_days=int(env.get("BOT_UNANSWERED_DAYS", "90")),
+            handoff_quiet_minutes=int(env.get("BOT_HANDOFF_QUIET_MINUTES", "120")),
+            book_samples=env.get("BOT_BOOK_SAMPLES", "") == "1",
         )
 
     def __repr__(self) -> str:

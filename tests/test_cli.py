@@ -127,7 +127,9 @@ def test_rsvp_staff_commands_list_export_and_check_in(tmp_path: Path) -> None:
     db_path = tmp_path / "rsvp.sqlite3"
 
     async def book() -> str:
-        app = await build_app(Config(knowledge_dir=KNOWLEDGE, db_path=str(db_path)))
+        # The shipped tours are samples: booking them is switched on for this test only.
+        config = Config(knowledge_dir=KNOWLEDGE, db_path=str(db_path), book_samples=True)
+        app = await build_app(config)
         tours = app.rsvp.tours
         app.rsvp.clock = lambda: next(iter(tours.values())).rsvp_closes.replace(year=2026)
         booking = await app.rsvp.request(

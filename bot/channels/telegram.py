@@ -16,6 +16,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
+    Message,
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
@@ -59,7 +60,15 @@ def incoming(update: Update) -> Incoming | None:
         hint,
         str(update.update_id),
         user.full_name[:100],
+        _quoted(message) if query is None else "",
+        chat.type != chat.PRIVATE,
     )
+
+
+def _quoted(message: Message | None) -> str:
+    """The text of the message this one replies to (staff reply to a forwarded handoff)."""
+    quoted = message.reply_to_message if message is not None else None
+    return (quoted.text or quoted.caption or "")[:4096] if quoted is not None else ""
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
