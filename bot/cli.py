@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import cli_staffops
 from bot.app import App, build_app, utc_now
 from bot.channels.console import ConsoleOutput, chat, render_plain
 from bot.config import Config
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     check = kb_sub.add_parser("check", help="validate knowledge/ and show coverage by language")
     check.add_argument("--dir", type=Path, help="knowledge folder (default: ./knowledge)")
     check.set_defaults(handler=_cmd_kb_check)
+    cli_staffops.add_commands(sub, kb_sub)
     return parser
 
 
@@ -339,4 +341,7 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.knowledge.check import print_check
 
     root = args.dir or Config.from_env().knowledge_dir
-    return print_check(check_knowledge(root), root)
+    status = print_check(check_knowledge(root), root)
+    if args.dir is None:  # the samples of the configured bot, on its database
+        cli_staffops.print_live_samples()
+    return status

@@ -405,3 +405,28 @@ async def test_csv_export_is_safe_translated_and_labelled(app: App) -> None:
     assert "'=HYPERLINK" in rows[1] and "'+cmd" in rows[1] and "'-1" in rows[1]
     assert "'=1+1" in rows[1] and "'@x" in rows[1]
     assert rows[-1].split(",")[1] == "en liste d'attente"
+
+
+def test_cli_stats_unanswered_and_audit(tmp_path: Path) -> None:
+    from tests.test_cli import bot
+
+    async def use() -> None:
+        app = await build_app(config_at(tmp_path))
+        for text in ("Is there wifi on the bus?", "=cmd|' /C calc'!A0 wifi on the bus", "Yiwu?"):
+            await app.handle(say(text, user="a", locale_hint="en"))
+        await app.handle(say("/reload", user="staff-1"))
+        await app.close()
+
+    asyncio.run(use())
+    env = {"BOT_DB": str(tmp_path / "bot.sqlite3")}
+    png = tmp_path / "usage.png"
+    stats = bot("stats", "--json", "--chart", str(png), env=env)
+    assert stats.returncode == 0, stats.stderr
+    figures = json.loads(stats.stdout)
+    assert figures["questions"] == 3 and figures["people"] == {"console": {"en": 2}}
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    table = bot("kb", "unanswered", "--csv", env=env).stdout.splitlines()
+    assert table[0].startswith("count,lang,question")
+    assert all(not line.split(",")[2].startswith("=") for line in table[1:])
+    assert any(line.split(",")[2].startswith("'=cmd") for line in table[1:])  # neutralised
+    assert "console:staff-1 reload" in bot("audit", env=env).stdout

@@ -14,8 +14,9 @@ from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.staffops.questions import QuestionsService
 
-# An answer below this confidence is counted as not answered and kept for staff to review:
-# on the probe set, answers under 0.4 were wrong about as often as right.
+# An answer below this confidence is counted as not answered and kept for staff to review.
+# Confidence is coverage x score/STRONG_SCORE: under 0.4 the answer rests on a weak or partial
+# match. Not tuned on a question set yet; staff see these as "low confidence", not as wrong.
 LOW_CONFIDENCE = 0.4
 
 
