@@ -65,7 +65,7 @@ async def run_telegram(users: int) -> tuple[int, int, float]:
     fake = FakeBotAPI()
     await fake.start()
     with tempfile.TemporaryDirectory() as folder:
-        app = await build_app(Config(db_path=f"{folder}/tg.sqlite3"))
+        app = await build_app(Config(db_path=f"{folder}/tg.sqlite3", book_samples=True))
         telegram = TelegramBot("1:BENCH", app.handle, app.dispatcher.public_commands(), fake.url)
         await telegram.start()
 

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.broadcast.service import BroadcastService
 from bot.config import Config
@@ -23,8 +23,11 @@ from bot.core.types import Channel, Incoming, Reply
 from bot.features.account import AccountFeature
 from bot.features.ask import AskFeature
 from bot.features.broadcast import BroadcastFeature
+from bot.features.handoff import HandoffFeature, staff_targets
+from bot.features.insights import InsightsFeature
 from bot.features.intents import detect_intent
 from bot.features.plans import PlansFeature
+from bot.features.privacy import PrivacyFeature
 from bot.features.rsvp import RsvpFeature
 from bot.features.staff import StaffFeature
 from bot.i18n import resolve_language
@@ -32,14 +35,20 @@ from bot.itinerary.service import ItineraryService
 from bot.knowledge.service import KnowledgeService
 from bot.rsvp.service import RsvpService
 from bot.rsvp.tours import Tour, load_tours
+from bot.staffops.handoffs import HandoffService
+from bot.staffops.questions import QuestionsService
 from bot.storage import (
     Database,
+    SqliteAudit,
     SqliteBookings,
     SqliteBroadcasts,
     SqliteConversations,
+    SqliteHandoffs,
     SqliteOutbox,
     SqliteProcessedUpdates,
     SqliteSubscribers,
+    SqliteUnanswered,
+    SqliteUsage,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +70,10 @@ class Repositories:
     outbox: SqliteOutbox
     bookings: SqliteBookings
     broadcasts: SqliteBroadcasts
+    handoffs: SqliteHandoffs
+    unanswered: SqliteUnanswered
+    usage: SqliteUsage
+    audit: SqliteAudit
 
 
 @dataclass(slots=True)
@@ -76,6 +89,7 @@ class App:
     pipeline: Pipeline
     rsvp_feature: RsvpFeature
     broadcasts: BroadcastFeature
+    staffops: StaffOps
     senders: dict[Channel, Sender] = field(default_factory=dict)
 
     @property
@@ -108,6 +122,7 @@ async def open_repositories(path: str, clock: Callable[[], float] = time.time) -
         db, SqliteConversations(db, clock), SqliteSubscribers(db, clock),
         SqliteProcessedUpdates(db, clock), SqliteOutbox(db, clock), SqliteBookings(db),
         SqliteBroadcasts(db),
+        SqliteHandoffs(db), SqliteUnanswered(db), SqliteUsage(db), SqliteAudit(db, clock),
     )  # fmt: skip
 
 
@@ -120,6 +135,37 @@ def load_tour_table(knowledge: KnowledgeService) -> dict[str, Tour]:
     return tours
 
 
+@dataclass(slots=True)
+class StaffOps:
+    """Handoffs, questions and usage figures: what the staff run the bot with."""
+
+    handoffs: HandoffService
+    questions: QuestionsService
+    handoff_feature: HandoffFeature
+    insights: InsightsFeature
+
+    async def housekeeping(self) -> int:
+        """Close quiet handoffs, purge old questions and closed handoffs; closed count."""
+        await self.questions.purge()
+        await self.handoffs.purge()
+        return await self.handoff_feature.close_quiet()
+
+
+def build_staffops(
+    config: Config, knowledge: KnowledgeService, repos: Repositories,
+    clock: Callable[[], datetime],
+) -> StaffOps:  # fmt: skip
+    """The staff-operations services and features on the repositories."""
+    quiet = timedelta(minutes=config.handoff_quiet_minutes)
+    handoffs = HandoffService(repos.handoffs, clock, quiet, timedelta(days=config.retention_days))
+    questions = QuestionsService(repos.usage, repos.unanswered, clock, config.unanswered_days)
+    targets = staff_targets(config.staff_chat, config.staff_ids)
+    feature = HandoffFeature(handoffs, knowledge, repos.outbox, repos.audit, targets,
+                             config.staff_lang)  # fmt: skip
+    insights = InsightsFeature(questions, repos.usage, repos.usage, repos.audit, clock)
+    return StaffOps(handoffs, questions, feature, insights)
+
+
 async def build_app(
     config: Config,
     knowledge: KnowledgeService | None = None,
@@ -128,21 +174,23 @@ async def build_app(
     """Open storage and wire the services and features; `knowledge` may be shared."""
     knowledge = knowledge or KnowledgeService(config.knowledge_dir)
     repos = await open_repositories(config.db_path)
-    rsvp = RsvpService(repos.bookings, load_tour_table(knowledge), clock)
+    rsvp = RsvpService(repos.bookings, load_tour_table(knowledge), clock, config.book_samples)
     itinerary = ItineraryService(knowledge, clock)
     rsvp_feature = RsvpFeature(
-        rsvp, knowledge, repos.outbox, repos.db, clock, config.retention_days
+        rsvp, knowledge, repos.outbox, repos.db, clock, config.retention_days, repos.audit
     )
     broadcasts = BroadcastFeature(
         BroadcastService(repos.broadcasts, lambda: clock().timestamp(), config.staff_ids),
         repos.outbox, repos.db, lambda: list(rsvp.tours),
     )  # fmt: skip
-    features = _features(knowledge, repos, itinerary, rsvp_feature, broadcasts)
-    dispatcher = Dispatcher(features, config.staff_ids, detect_intent)
+    staffops = build_staffops(config, knowledge, repos, clock)
+    features = _features(knowledge, repos, itinerary, rsvp_feature, broadcasts, staffops, clock)
+    staff_chats = frozenset({config.staff_chat} if config.staff_chat else ())
+    dispatcher = Dispatcher(features, config.staff_ids, detect_intent, staff_chats)
     pipeline = Pipeline(dispatcher, repos.conversations, repos.processed, repos.outbox,
                         _language_policy(knowledge), time.time, time.monotonic)  # fmt: skip
     return App(config, repos, knowledge, rsvp, itinerary, dispatcher, pipeline, rsvp_feature,
-               broadcasts)  # fmt: skip
+               broadcasts, staffops)  # fmt: skip
 
 
 def _features(
@@ -151,29 +199,39 @@ def _features(
     itinerary: ItineraryService,
     rsvp_feature: RsvpFeature,
     broadcasts: BroadcastFeature,
+    staffops: StaffOps,
+    clock: Callable[[], datetime],
 ) -> Sequence[Feature]:
     """Every feature, in the order /help lists their commands."""
     account = AccountFeature(repos.conversations, repos.subscribers)
     return [
         account,
-        AskFeature(knowledge),
+        AskFeature(knowledge, staffops.questions),
         rsvp_feature,
         PlansFeature(itinerary, knowledge),
-        StaffFeature(knowledge),
+        StaffFeature(knowledge, repos.audit),
         broadcasts,
-        _OutboxEraser(repos.outbox),
+        staffops.handoff_feature,
+        PrivacyFeature(clock),
+        staffops.insights,
+        _PersonalRows(repos, staffops.handoff_feature),
     ]
 
 
-class _OutboxEraser:
-    """/forget also deletes the messages queued for the person."""
+class _PersonalRows:
+    """/mydata and /forget for rows no feature of their own owns: the outbox, the audit log
+    (a staff member's own actions), and the handoff rows with their forwarded messages."""
 
-    def __init__(self, outbox: SqliteOutbox) -> None:
-        self.outbox = outbox
+    def __init__(self, repos: Repositories, handoffs: HandoffFeature) -> None:
+        self.repos = repos
+        self.handoffs = handoffs
 
     def register(self, registry: Registry) -> None:
-        """Only a /forget hook."""
-        registry.on_forget(self.outbox.erase_person)
+        """Export and erase hooks only."""
+        for rows in (self.repos.outbox, self.repos.audit):
+            registry.on_export(rows.export_person)
+            registry.on_forget(rows.erase_person)
+        self.handoffs.register_privacy(registry, self.repos.handoffs, self.repos.outbox)
 
 
 def _language_policy(knowledge: KnowledgeService) -> Callable[[Conversation, Incoming], str]:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import cli_broadcast
+from bot import cli_broadcast, cli_staffops
 from bot.app import App, build_app, utc_now
 from bot.channels.console import ConsoleOutput, chat, render_plain
 from bot.channels.wechat_api import MenuButton
@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     check = kb_sub.add_parser("check", help="validate knowledge/ and show coverage by language")
     check.add_argument("--dir", type=Path, help="knowledge folder (default: ./knowledge)")
     check.set_defaults(handler=_cmd_kb_check)
+    cli_staffops.add_commands(sub, kb_sub)
     return parser
 
 
@@ -466,12 +467,11 @@ def _cmd_rsvp_list(args: argparse.Namespace) -> int:
 
 def _cmd_rsvp_export(args: argparse.Namespace) -> int:
     async def go() -> bytes:
-        from bot.features.rsvp import CSV_HEADERS
+        from bot.features.rsvp import export_csv
         from bot.i18n import translator
 
-        english = translator("en")
         async with _staff_app() as app:
-            return await app.rsvp.export_csv(args.tour, [english.gettext(h) for h in CSV_HEADERS])
+            return await export_csv(app.rsvp, args.tour, translator("en"))
 
     data = asyncio.run(go())
     if args.out:
@@ -552,4 +552,7 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.knowledge.check import print_check
 
     root = args.dir or Config.from_env().knowledge_dir
-    return print_check(check_knowledge(root), root)
+    status = print_check(check_knowledge(root), root)
+    if args.dir is None:  # the samples of the configured bot, on its database
+        cli_staffops.print_live_samples()
+    return status

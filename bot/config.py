@@ -48,6 +48,12 @@ class Config:
     wechat_aes_key: str | None = None  # the EncodingAESKey; set = safe mode
     wechat_api_url: str = WECHAT_API_URL  # another API base (tests)
 
+    staff_chat: str | None = None  # "telegram:-100123": where handoffs go (else each staff id)
+    staff_lang: str = "en"  # the language of what the bot writes into the staff chat
+    unanswered_days: int = 90  # unanswered questions are kept this long
+    handoff_quiet_minutes: int = 120  # a handoff with no message for this long closes
+    book_samples: bool = False  # tours marked `sample: true` can be booked (rehearsals, tests)
+
     def __post_init__(self) -> None:
         """Refuse values no code path may see, however the Config was built."""
         if not 0 <= self.retention_days <= MAX_RETENTION_DAYS:
@@ -76,6 +82,13 @@ class Config:
             port=_integer(env, "PORT", 8080, "a TCP port number from 1 to 65535"),
             outbox_rate=_rate(env, "BOT_OUTBOX_RATE", 25.0),
             exports_dir=Path(env.get("BOT_EXPORTS_DIR", str(ROOT / "exports"))),
+            staff_chat=env.get("BOT_STAFF_CHAT") or None,
+            staff_lang=env.get("BOT_STAFF_LANG", "en"),
+            unanswered_days=_integer(env, "BOT_UNANSWERED_DAYS", 90, "a whole number of days"),
+            handoff_quiet_minutes=_integer(
+                env, "BOT_HANDOFF_QUIET_MINUTES", 120, "a whole number of minutes"
+            ),
+            book_samples=env.get("BOT_BOOK_SAMPLES", "") == "1",
             **_wechat_settings(env),
         )
 

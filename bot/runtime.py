@@ -36,10 +36,12 @@ class Jobs:
         ]
 
     async def housekeeping(self) -> int:
-        """One round: purge expired RSVP data, queue due reminders; how many were queued."""
+        """One round: purge expired RSVP data and old questions, queue due reminders, close
+        quiet handoffs; how many messages were queued."""
         await self.app.rsvp_feature.purge()
         await self.app.repos.processed.prune()
         queued = await self.app.rsvp_feature.queue_due_reminders()
+        queued += await self.app.staffops.housekeeping()
         if queued:
             self.worker.wake.set()
         return queued

@@ -25,13 +25,16 @@ def knowledge() -> KnowledgeService:
 
 @pytest.fixture
 async def app(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[App]:
-    """The whole bot on a real SQLite file, staff = console:staff-1."""
+    """The whole bot on a real SQLite file, staff = console:staff-1. The shipped tours are
+    all samples; these tests book them, so sample booking is switched on deliberately
+    (tests/test_staffops.py checks that it is refused when off)."""
     config = replace(
         Config(),
         knowledge_dir=KNOWLEDGE,
         db_path=str(tmp_path / "bot.sqlite3"),
         exports_dir=tmp_path / "exports",
         staff_ids=frozenset({"console:staff-1"}),
+        book_samples=True,
     )
     app = await build_app(config, knowledge)
     yield app

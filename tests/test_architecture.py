@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import ROOT
 
 TRANSPORTS = {"telegram", "wechatpy", "starlette", "uvicorn", "aiohttp", "httpx"}
-SERVICES = {"bot.knowledge", "bot.rsvp", "bot.itinerary", "bot.broadcast"}
+SERVICES = {"bot.knowledge", "bot.rsvp", "bot.itinerary", "bot.broadcast", "bot.staffops"}
 FEATURES = {"bot.features"}
 CHANNELS = {"bot.channels"}
 CORE = {"bot.core"}
@@ -55,6 +55,7 @@ def test_core_and_services_import_no_transport() -> None:
         ("bot.knowledge", CORE | FEATURES | CHANNELS),
         ("bot.rsvp", CORE | FEATURES | CHANNELS),
         ("bot.itinerary", CORE | FEATURES | CHANNELS),
+        ("bot.staffops", CORE | FEATURES | CHANNELS),
         ("bot.channels", SERVICES | FEATURES),
         ("bot.storage", FEATURES | CHANNELS),
     ],

@@ -71,7 +71,11 @@ def test_console_chat_follows_up_and_numbers_choices(tmp_path: Path) -> None:
 
 
 def test_console_writes_files_to_exports_and_plays_several_people(tmp_path: Path) -> None:
-    env = {"BOT_DB": str(tmp_path / "chat.db"), "BOT_EXPORTS_DIR": str(tmp_path / "out")}
+    env = {
+        "BOT_DB": str(tmp_path / "chat.db"),
+        "BOT_EXPORTS_DIR": str(tmp_path / "out"),
+        "BOT_BOOK_SAMPLES": "1",
+    }  # the shipped tours are samples
     tour = "jinhua-heritage-and-industry"
     booking = f"/start tour_{tour}\n1\nLéa\nAFP\ncamera\n1\nnone\n1\n/mytours\n"
     second = bot("chat", "--user", "lea", "--lang", "fr", stdin=booking, env=env)
@@ -141,7 +145,9 @@ def test_rsvp_staff_commands_list_export_and_check_in(tmp_path: Path) -> None:
     db_path = tmp_path / "rsvp.sqlite3"
 
     async def book() -> str:
-        app = await build_app(Config(knowledge_dir=KNOWLEDGE, db_path=str(db_path)))
+        # The shipped tours are samples: booking them is switched on for this test only.
+        config = Config(knowledge_dir=KNOWLEDGE, db_path=str(db_path), book_samples=True)
+        app = await build_app(config)
         tours = app.rsvp.tours
         app.rsvp.clock = lambda: next(iter(tours.values())).rsvp_closes.replace(year=2026)
         booking = await app.rsvp.request(

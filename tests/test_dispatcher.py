@@ -98,6 +98,7 @@ async def test_platform_hint_sets_the_reply_language(app: App) -> None:
 async def test_forget_erases_the_conversation(app: App) -> None:
     await app.handle(say("/language ru"))
     await app.handle(say("/forget"))
+    await app.handle(say("", payload="forget:v1:yes"))  # the confirmation
     replies = await app.handle(say("Where is Yiwu market?"))
     assert replies[-1].lang == "en"
     followup = await app.handle(say("/forget"))
@@ -268,6 +269,7 @@ async def test_subscribe_is_remembered_once_and_forget_removes_it(app: App) -> N
     assert again[-1].text == translator("pt").gettext("You are already subscribed.")
     assert await app.repos.subscribers.count() == 1
     await app.handle(say("/forget"))
+    await app.handle(say("", payload="forget:v1:yes"))  # the confirmation
     assert await app.repos.subscribers.count() == 0
     gone = await app.handle(say("/unsubscribe"))
     assert gone[-1].text == translator("en").gettext("You were not subscribed.")
@@ -398,7 +400,9 @@ async def test_booking_calendar_parses_and_extra_answers_reach_the_export(app: A
     assert "金华站" in str(event.get("LOCATION"))
     export = await app.rsvp.export_csv(tour.id, ["code"] * 9)
     header, row = export.decode("utf-8-sig").splitlines()[:2]
-    assert header.endswith(",interpreter") and row.endswith(",no interpreter")
+    # The extra column is headed by the question's label, not its id.
+    assert header.endswith(',"Do you need an interpreter? If so, for which language?"')
+    assert row.endswith(",no interpreter")
 
 
 async def test_tour_deep_link_shows_the_tour_with_its_stops(app: App) -> None:

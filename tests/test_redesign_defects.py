@@ -51,6 +51,7 @@ async def test_forget_frees_the_seat_and_the_promoted_person_is_told(app: App) -
         await app.rsvp.request(tour.id, Person("console", f"s{n}", f"s{n}", "en", "S", "O"))
     await app.rsvp.request(tour.id, Person("telegram", "77", "77", "sw", "Amina", "TBC"))
     await app.handle(say("/forget", user="s0"))
+    await app.handle(say("", user="s0", payload="forget:v1:yes"))  # the confirmation
     [notice] = await app.repos.outbox.claim(time.time(), 10)
     assert (notice.channel, notice.chat_id, notice.reply.lang) == (Channel.TELEGRAM, "77", "sw")
     assert notice.kind == "promotion"

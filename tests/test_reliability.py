@@ -39,7 +39,8 @@ async def test_two_bots_on_one_database_never_apologise_nor_overbook(
 
     from bot.config import Config
 
-    config = replace(Config(), knowledge_dir=KNOWLEDGE, db_path=str(tmp_path / "shared.db"))
+    config = replace(Config(), knowledge_dir=KNOWLEDGE, db_path=str(tmp_path / "shared.db"),
+                     book_samples=True)  # fmt: skip
     first, second = await build_app(config, knowledge), await build_app(config, knowledge)
     try:
         bots = (first, second)

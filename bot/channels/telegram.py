@@ -16,6 +16,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
+    Message,
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
@@ -61,6 +62,8 @@ def incoming(update: Update) -> Incoming | None:
         hint,
         str(update.update_id),
         user.full_name[:100],
+        _quoted(message) if query is None else "",
+        chat.type != chat.PRIVATE,
     )
 
 
@@ -74,6 +77,12 @@ def _membership(update: Update, hint: str | None) -> Incoming | None:
         Channel.TELEGRAM, str(change.from_user.id), str(change.chat.id),
         payload=encode(MEMBER, "blocked"), update_key=str(update.update_id),
     )  # fmt: skip
+
+
+def _quoted(message: Message | None) -> str:
+    """The text of the message this one replies to (staff reply to a forwarded handoff)."""
+    quoted = message.reply_to_message if message is not None else None
+    return (quoted.text or quoted.caption or "")[:4096] if quoted is not None else ""
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.core import replies
 from bot.core.forms import Form, is_cancel
@@ -61,6 +61,9 @@ Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
 PressHandler = Callable[[Turn, Press], Awaitable[list[Reply]]]
 IntentDetector = Callable[[str], str | None]
 ForgetHook = Callable[[str, str], Awaitable[None]]
+ExportHook = Callable[[str, str], Awaitable[dict[str, list[dict[str, Any]]]]]
+# Returns None when the replied-to message is none of the handler's business.
+StaffReplyHandler = Callable[[Turn, str], Awaitable[list[Reply] | None]]
 MenuButtons = Callable[[Translator], tuple[Button, ...]]
 
 
@@ -92,6 +95,8 @@ class Registry:
     intents: dict[str, Handler] = field(default_factory=dict)
     deep_links: dict[str, Handler] = field(default_factory=dict)
     forget_hooks: list[ForgetHook] = field(default_factory=list)
+    export_hooks: list[ExportHook] = field(default_factory=list)
+    staff_reply: StaffReplyHandler | None = None
     fallback: Handler | None = None
     menu: MenuButtons = lambda t: ()
 
@@ -118,6 +123,17 @@ class Registry:
     def on_forget(self, hook: ForgetHook) -> None:
         """Register what /forget erases: hook(channel, user_id)."""
         self.forget_hooks.append(hook)
+
+    def on_export(self, hook: ExportHook) -> None:
+        """Register what /mydata shows: hook(channel, user_id) -> rows by table; every
+        on_forget hook that deletes rows has an export hook returning them."""
+        self.export_hooks.append(hook)
+
+    def on_staff_reply(self, handler: StaffReplyHandler) -> None:
+        """Register what a staff member's reply to one of the bot's messages does."""
+        if self.staff_reply is not None:
+            raise ValueError("a staff reply handler is registered already")
+        self.staff_reply = handler
 
     def set_menu(self, menu: MenuButtons) -> None:
         """The buttons offered when nothing else fits (an expired button, say)."""
@@ -147,16 +163,22 @@ class Dispatcher:
         features: Sequence[Feature],
         staff_ids: frozenset[str] = frozenset(),
         detect_intent: IntentDetector | None = None,
+        staff_chats: frozenset[str] = frozenset(),
     ) -> None:
         self.registry = Registry()
         for feature in features:
             feature.register(self.registry)
         self.staff_ids = staff_ids
         self.detect_intent = detect_intent or (lambda text: None)
+        self.staff_chats = staff_chats  # "telegram:-100123": groups where staff data may go
 
     def is_staff(self, msg: Incoming) -> bool:
         """Whether the sender is one of the configured staff ids ("telegram:123")."""
         return f"{msg.channel.value}:{msg.user_id}" in self.staff_ids
+
+    def in_staff_chat(self, msg: Incoming) -> bool:
+        """Whether the message was written in a configured staff group chat."""
+        return f"{msg.channel.value}:{msg.chat_id}" in self.staff_chats
 
     def public_commands(self) -> list[tuple[str, str]]:
         """(name, untranslated description) of the commands everyone may use."""
@@ -177,6 +199,10 @@ class Dispatcher:
         if text.startswith("/") and text.lower() != "/cancel":
             turn.form = None  # a command leaves any form
             return await self._command(turn, text)
+        if turn.msg.reply_to and turn.is_staff and self.registry.staff_reply is not None:
+            answer = await self.registry.staff_reply(turn, text)
+            if answer is not None:
+                return answer
         if turn.form is not None:
             return await self._form_text(turn, turn.form, text)
         if turn.state.choices and _is_number(text):
@@ -208,6 +234,8 @@ class Dispatcher:
             return [replies.unknown_command(turn.lang, text.split()[0])]
         if command.staff_only and not turn.is_staff:
             return [replies.staff_only(turn.lang)]
+        if command.staff_only and turn.msg.is_group and not self.in_staff_chat(turn.msg):
+            return [replies.private_only(turn.lang)]  # staff data never goes into a group
         return await command.handler(turn, rest[0].strip() if rest else "")
 
     async def _form_text(self, turn: Turn, form: FormState, text: str) -> list[Reply]:

@@ -45,3 +45,11 @@ def staff_only(lang: str) -> Reply:
     """A staff command typed by someone else."""
     text = translator(lang).gettext("Sorry, this command is for the centre's staff only.")
     return Reply(text, lang)
+
+
+def private_only(lang: str) -> Reply:
+    """Something that shows personal or staff data, asked for in a group chat."""
+    text = translator(lang).gettext(
+        "Please write to me in a private chat for this: I don't show it in groups."
+    )
+    return Reply(text, lang)

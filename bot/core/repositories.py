@@ -135,3 +135,12 @@ class Outbox(Protocol):
     async def counts(self) -> dict[str, int]:
         """Messages by status."""
         ...
+
+
+class AuditLog(Protocol):
+    """Who among the staff did what, and when: reloads, broadcasts, exports, check-ins,
+    handoff replies. `detail` names the object (a tour id, a code, #H12), never a text."""
+
+    async def record(self, actor: str, action: str, detail: str = "") -> None:
+        """Add one entry, stamped with the time."""
+        ...

@@ -28,6 +28,8 @@ class Incoming:
     locale_hint: str | None = None  # the platform's language code, e.g. "fr-FR"
     update_key: str | None = None  # the platform's delivery id: a redelivery is handled once
     display_name: str = ""  # the person's name on the platform, for staff handoffs
+    reply_to: str = ""  # the text of the message this one answers (staff answer a handoff)
+    is_group: bool = False  # sent in a group chat: no personal or staff data goes back there
 
 
 @dataclass(frozen=True, slots=True)

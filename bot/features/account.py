@@ -1,4 +1,5 @@
-"""The person's own settings: greeting, help, language, subscription and /forget."""
+"""The person's own settings: greeting, help, language and subscription (the privacy
+feature has /mydata and /forget; the rows kept here are exported and erased through it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import replace
 from bot.core.dispatcher import Command, Registry, Turn
 from bot.core.payloads import MEMBER, Press, encode
 from bot.core.repositories import Conversations, Subscribers
-from bot.core.state import Conversation
 from bot.core.types import Button, Reply
 from bot.features import answers
 from bot.features.ask import welcome
@@ -18,7 +18,7 @@ SUBSCRIBE = "sub"  # press kind: sub:v1:yes, the offer after the first /start
 
 
 class AccountFeature:
-    """/start, /help, /language, /subscribe, /unsubscribe and /forget."""
+    """/start, /help, /language, /subscribe and /unsubscribe."""
 
     def __init__(self, conversations: Conversations, subscribers: Subscribers) -> None:
         self.conversations = conversations
@@ -34,15 +34,15 @@ class AccountFeature:
             Command("language", self.language, N_("choose your language")),
             Command("subscribe", self.subscribe, N_("receive the centre's announcements")),
             Command("unsubscribe", self.unsubscribe, N_("stop the announcements")),
-            Command("forget", self.forget, N_("delete what I remember about you")),
         ):
             registry.command(command)
         registry.press(LANGUAGE, self.on_language)
         registry.press(SUBSCRIBE, self.on_subscribe)
         registry.press(MEMBER, self.on_blocked)
         registry.intent("language", self.language_word)
-        registry.on_forget(self.conversations.erase_person)
-        registry.on_forget(self.subscribers.erase_person)
+        for rows in (self.conversations, self.subscribers):
+            registry.on_export(rows.export_person)
+            registry.on_forget(rows.erase_person)
 
     async def start(self, turn: Turn, args: str) -> list[Reply]:
         """Greets; a deep-link argument such as topic_shangshan-site opens that topic."""
@@ -132,15 +132,5 @@ class AccountFeature:
             turn.t.gettext("Unsubscribed: no more announcements.")
             if removed
             else turn.t.gettext("You were not subscribed.")
-        )
-        return [Reply(text, turn.lang)]
-
-    async def forget(self, turn: Turn, args: str) -> list[Reply]:
-        """Erase everything every feature keeps about the person."""
-        for hook in self.registry.forget_hooks:
-            await hook(turn.msg.channel.value, turn.msg.user_id)
-        turn.state = Conversation("", "")  # nothing to save after this turn
-        text = turn.t.gettext(
-            "Done: I no longer remember your language, our conversation or your subscription."
         )
         return [Reply(text, turn.lang)]

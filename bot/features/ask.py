@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from bot.core.dispatcher import Command, Handler, Registry, Turn
 from bot.core.payloads import Press
-from bot.core.types import Reply
+from bot.core.types import Channel, Reply
 from bot.features import answers
 from bot.features.answers import MENU, TOPIC
 from bot.i18n import N_
 from bot.knowledge.engine import analyse
 from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, THANKS
-from bot.knowledge.model import Answer, Outcome
+from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
+from bot.staffops.questions import QuestionsService
+
+# An answer below this confidence is counted as not answered and kept for staff to review.
+# Confidence is coverage x score/STRONG_SCORE: under 0.4 the answer rests on a weak or partial
+# match. Not tuned on a question set yet; staff see these as "low confidence", not as wrong.
+LOW_CONFIDENCE = 0.4
 
 
 class AskFeature:
     """Answers questions from the knowledge base, follows up on the last topic."""
 
-    def __init__(self, knowledge: KnowledgeService) -> None:
+    def __init__(
+        self, knowledge: KnowledgeService, questions: QuestionsService | None = None
+    ) -> None:
         self.knowledge = knowledge
+        self.questions = questions
 
     def register(self, registry: Registry) -> None:
         """Topic menus as commands, topic and menu buttons, and free text."""
@@ -71,6 +80,7 @@ class AskFeature:
             return [small_talk]
         outcome = self.knowledge.ask(text, turn.state.last_topic)
         self._remember(turn, outcome, text)
+        await self._count(turn, outcome, text)
         reply = answers.outcome_reply(outcome, self.knowledge, turn.t)
         reply.meta["outcome"] = outcome  # `ask --json`, the eval and the tests read it
         return [reply]
@@ -79,6 +89,19 @@ class AskFeature:
         if isinstance(outcome, Answer):
             turn.remember(last_topic=outcome.topic_id, last_facet=outcome.facet,
                           last_question=text[:500])  # fmt: skip
+
+    async def _count(self, turn: Turn, outcome: Outcome, text: str) -> None:
+        """Count the question; keep it for the staff when it was not answered well."""
+        if self.questions is None or turn.msg.channel is Channel.BATCH:  # evals are not usage
+            return
+        answered = isinstance(outcome, Answer) and outcome.confidence >= LOW_CONFIDENCE
+        guess = ""
+        if isinstance(outcome, Answer):
+            guess = outcome.topic_id
+        elif isinstance(outcome, Ambiguous):
+            guess = outcome.candidates[0]
+        await self.questions.record(turn.msg.channel.value, turn.lang, answered, guess, text,
+                                    outcome.confidence)  # fmt: skip
 
     def _small_talk(self, turn: Turn, terms: frozenset[str]) -> Reply | None:
         content = terms - ALL_STOPWORDS

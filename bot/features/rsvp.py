@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core import replies
 from bot.core.dispatcher import Command, Registry, Turn
 from bot.core.payloads import Press, encode
-from bot.core.repositories import SETTLES, Outbox, Outgoing, Transactions
+from bot.core.repositories import SETTLES, AuditLog, Outbox, Outgoing, Transactions
 from bot.core.state import FormState
 from bot.core.types import Attachment, Button, Channel, Reply
 from bot.features.answers import TOPIC
@@ -32,6 +33,9 @@ QUESTIONS = {
     "role": N_("Your role (reporter, camera, producer…)?"),
     "contact": N_("A phone number or e-mail for the organisers (optional)?"),
 }
+SAMPLE_NOTE = N_("Sample tour: an example of what the centre offers, not yet open for booking.")
+STATUS_LABELS = {"confirmed": N_("confirmed"), "waitlisted": N_("waitlisted"),
+                 "cancelled": N_("cancelled")}  # fmt: skip
 TOO_LONG = N_("Please answer in %(count)d characters or fewer, and not empty.")
 CSV_HEADERS = (
     N_("Check-in code"), N_("Status"), N_("Waitlist position"), N_("Name"), N_("Media outlet"),
@@ -58,6 +62,7 @@ class RsvpFeature:
         transactions: Transactions,
         clock: Callable[[], datetime],
         retention_days: int = 30,
+        audit: AuditLog | None = None,
     ) -> None:
         self.service = service
         self.knowledge = knowledge
@@ -65,6 +70,7 @@ class RsvpFeature:
         self.transactions = transactions
         self.clock = clock
         self.retention_days = retention_days
+        self.audit = audit
 
     def register(self, registry: Registry) -> None:
         """Commands, the form, its buttons, the tours intent, deep links and /forget."""
@@ -85,6 +91,7 @@ class RsvpFeature:
         registry.intent("tours", self.tours_command)
         registry.deep_link("tour_", self.on_deep_link)
         registry.on_forget(self.forget)
+        registry.on_export(self.service.export_person)
 
     # listing ----------------------------------------------------------------------------
 
@@ -103,7 +110,7 @@ class RsvpFeature:
         blocks, buttons = [], []
         for tour in upcoming:
             blocks.append(await self._describe(tour, t))
-            if now < tour.rsvp_closes:
+            if self.service.bookable(tour):
                 label = t.gettext("RSVP: %(tour)s") % {"tour": _pick(tour.title, t.lang)}
                 buttons.append(Button(label[:60], encode(RSVP, tour.id, "join")))
         return Reply("\n\n".join(blocks), t.lang, tuple(buttons))
@@ -118,7 +125,7 @@ class RsvpFeature:
         if tour is None:
             return await self.tours_reply(t)
         buttons: tuple[Button, ...] = ()
-        if self.clock() < tour.rsvp_closes:
+        if self.service.bookable(tour):
             buttons = (Button(t.gettext("RSVP"), encode(RSVP, tour.id, "join")),)
         stops = tuple(  # each stop opens its route topic
             Button(topic.name(t.lang), encode(TOPIC, topic.id))
@@ -142,6 +149,8 @@ class RsvpFeature:
         ]
         if self.clock() >= tour.rsvp_closes:
             lines.append(t.gettext("RSVPs for this tour are closed."))
+        elif not self.service.bookable(tour):
+            lines.append(t.gettext(SAMPLE_NOTE))
         return "\n".join(lines)
 
     async def mytours(self, turn: Turn, args: str) -> list[Reply]:
@@ -208,7 +217,8 @@ class RsvpFeature:
         t, tour_id = turn.t, _first_word(args)
         if tour_id not in self.service.tours:
             return [self._usage("/export", t)]
-        data = await self.service.export_csv(tour_id, [t.gettext(h) for h in CSV_HEADERS])
+        data = await export_csv(self.service, tour_id, t)
+        await self._record(turn, "export", tour_id)
         attachment = Attachment(f"{tour_id}-rsvps.csv", data, "text/csv")
         text = t.gettext("Attendees of %(tour)s:") % {"tour": tour_id}
         return [Reply(text, t.lang, attachment=attachment)]
@@ -230,11 +240,17 @@ class RsvpFeature:
                 "when": t.datetime(when, "short"),
             }
             return [Reply(text, t.lang)]
+        await self._record(turn, "checkin", booking.code)
         text = t.gettext("Checked in: %(name)s (%(outlet)s).") % {
             "name": booking.name,
             "outlet": booking.outlet,
         }
         return [Reply(text, t.lang)]
+
+    async def _record(self, turn: Turn, action: str, detail: str) -> None:
+        if self.audit is not None:
+            actor = f"{turn.msg.channel.value}:{turn.msg.user_id}"
+            await self.audit.record(actor, action, detail)
 
     def _usage(self, command: str, t: Translator) -> Reply:
         if command == "/checkin":
@@ -298,12 +314,16 @@ class RsvpFeature:
 
     async def _join(self, turn: Turn, tour_id: str) -> list[Reply]:
         msg, t = turn.msg, turn.t
+        if msg.is_group:  # the form asks for a name and a phone number: not in a group
+            return [replies.private_only(t.lang)]
         existing = await self.service.booking(tour_id, msg.channel.value, msg.user_id)
         if existing is not None and existing.status != "cancelled":
             return [Reply(_status(existing, t), t.lang)]
         tour = self.service.tours.get(tour_id)
         if tour is None or self.clock() >= tour.rsvp_closes:
             return [Reply(t.gettext("RSVPs for this tour are closed."), t.lang)]
+        if not self.service.bookable(tour):
+            return [Reply(t.gettext(SAMPLE_NOTE), t.lang)]
         turn.form = FormState(RSVP, "name", {"tour": tour_id})
         return [self._ask(turn.form, t)]
 
@@ -338,7 +358,9 @@ class RsvpFeature:
                 booking = await self.service.request(data["tour"], person)
                 reply = self._confirmation(booking, t)
                 await self.outbox.enqueue([self._backup(booking, reply)])
-        except RsvpError:
+        except RsvpError as exc:
+            if str(exc) == "sample":
+                return [Reply(t.gettext(SAMPLE_NOTE), t.lang)]
             return [Reply(t.gettext("RSVPs for this tour are closed."), t.lang)]
         return [reply]
 
@@ -401,6 +423,15 @@ class RsvpFeature:
             geo=(where[0], where[1]) if where[0] is not None and where[1] is not None else None,
         )
         return Attachment(f"{tour.id}.ics", calendar([event], self.clock()), "text/calendar")
+
+
+async def export_csv(service: RsvpService, tour_id: str, t: Translator) -> bytes:
+    """A tour's attendees as CSV for a staff member: headers, statuses and the extra
+    questions' labels in their language."""
+    statuses = {status: t.gettext(label) for status, label in STATUS_LABELS.items()}
+    return await service.export_csv(
+        tour_id, [t.gettext(h) for h in CSV_HEADERS], statuses, t.gettext("yes"), t.lang
+    )
 
 
 def _to(booking: Booking, reply: Reply, kind: str, key: str) -> Outgoing:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.rsvp.repository import Booking, Bookings, Person, Schedule
 from bot.rsvp.tours import Tour
@@ -30,11 +31,27 @@ class RsvpService:
     """The rules of booking a seat on a media tour."""
 
     def __init__(
-        self, bookings: Bookings, tours: dict[str, Tour], clock: Callable[[], datetime]
+        self,
+        bookings: Bookings,
+        tours: dict[str, Tour],
+        clock: Callable[[], datetime],
+        book_samples: bool = False,
     ) -> None:
         self.bookings_repo = bookings
         self.tours = tours
         self.clock = clock
+        # Sample tours are placeholders: staff must not get bookings for a tour that is not
+        # announced. Rehearsals and tests switch this on deliberately (BOT_BOOK_SAMPLES=1).
+        self.book_samples = book_samples
+
+    def bookable(self, tour: Tour) -> bool:
+        """Whether a tour takes bookings now: open, and not a sample (unless allowed)."""
+        return self.clock() < tour.rsvp_closes and (self.book_samples or not tour.sample)
+
+    def live_samples(self) -> list[Tour]:
+        """Sample tours that have not ended: placeholders still shown to reporters."""
+        now = self.clock()
+        return [t for t in self.tours.values() if t.sample and t.end > now]
 
     async def request(self, tour_id: str, person: Person) -> Booking:
         """Confirm a seat if one is free, else join the waitlist; a repeat changes nothing."""
@@ -106,17 +123,28 @@ class RsvpService:
         await self.bookings_repo.mark_arrived(clean, self.clock().timestamp())
         return await self.bookings_repo.by_code(clean), before.checked_in
 
-    async def export_csv(self, tour_id: str, headers: Sequence[str]) -> bytes:
-        """UTF-8 with BOM and CRLF, which Excel opens with Chinese and Arabic intact."""
+    async def export_csv(
+        self,
+        tour_id: str,
+        headers: Sequence[str],
+        statuses: Mapping[str, str] | None = None,
+        yes: str = "yes",
+        lang: str = "en",
+    ) -> bytes:
+        """UTF-8 with BOM and CRLF, which Excel opens with Chinese and Arabic intact; status
+        values as `statuses` names them, the extra questions under their `lang` labels."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        extra = [qid for qid, _ in self.tours[tour_id].questions] if tour_id in self.tours else []
-        writer.writerow([*headers, *extra])
+        tour = self.tours.get(tour_id)
+        extra = list(tour.questions) if tour else []
+        writer.writerow([_cell(h) for h in (*headers, *(_label(q, lang) for _, q in extra))])
+        names = statuses or {}
         for b in await self.bookings(tour_id):
             answers = dict(b.answers)
             writer.writerow([_cell(v) for v in (
-                b.code, b.status, b.position or "", b.name, b.outlet, b.role, b.contact, b.lang,
-                "yes" if b.checked_in else "", *(answers.get(q, "") for q in extra))])  # fmt: skip
+                b.code, names.get(b.status, b.status), b.position or "", b.name, b.outlet, b.role,
+                b.contact, b.lang, yes if b.checked_in else "",
+                *(answers.get(qid, "") for qid, _ in extra))])  # fmt: skip
         return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
     async def purge(self, keep_days: int) -> int:
@@ -138,13 +166,24 @@ class RsvpService:
         await self.bookings_repo.erase_person(channel, user_id)
         return promoted
 
+    async def export_person(self, channel: str, user_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every booking and reminder row of a person, as /forget would delete them."""
+        return await self.bookings_repo.export_person(channel, user_id)
+
     def _open_tour(self, tour_id: str) -> Tour:
         tour = self.tours.get(tour_id)
         if tour is None:
             raise RsvpError("unknown-tour")
         if self.clock() >= tour.rsvp_closes:
             raise RsvpError("closed")
+        if tour.sample and not self.book_samples:
+            raise RsvpError("sample")
         return tour
+
+
+def _label(texts: Mapping[str, str], lang: str) -> str:
+    """A question's text in `lang`, else English."""
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
 
 
 def _cell(value: object) -> str:

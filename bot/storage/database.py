@@ -168,6 +168,50 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     )
     """,
+    # Staff operations: handoffs to a person (one open per person), questions the bot could
+    # not answer (no asker kept), usage counters (no asker, no text), the staff audit log.
+    """
+    CREATE TABLE handoffs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        lang TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        opened_at REAL NOT NULL,
+        last_at REAL NOT NULL,
+        closed_at REAL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        replies INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX handoffs_one_open ON handoffs (channel, user_id) WHERE status = 'open';
+    CREATE TABLE unanswered (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        asked_at REAL NOT NULL,
+        lang TEXT NOT NULL,
+        text TEXT NOT NULL,
+        guess TEXT NOT NULL DEFAULT '',
+        confidence REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX unanswered_time ON unanswered (asked_at);
+    CREATE TABLE usage_events (
+        day TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('question', 'answered', 'unanswered')),
+        topic TEXT NOT NULL DEFAULT '',
+        count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, channel, lang, kind, topic)
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )
 
 # A second process on the same file waits this long for the write lock before failing.

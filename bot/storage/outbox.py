@@ -134,6 +134,18 @@ class SqliteOutbox:
                 "DELETE FROM outbox WHERE channel = ? AND user_id = ?", (channel, user_id)
             )
 
+    async def export_keyed(self, prefix: str) -> dict[str, list[dict[str, Any]]]:
+        """Messages whose key starts with `prefix`: ones about a person sent to someone else
+        (a handoff forwarded to the staff chat)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return {"outbox": [dict(r) for r in rows]}
+
+    async def erase_keyed(self, prefix: str) -> None:
+        """Delete the messages whose key starts with `prefix`."""
+        await self.db.write("DELETE FROM outbox WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+
 
 def _queued(row: sqlite3.Row) -> Queued:
     return Queued(

@@ -1,0 +1,1 @@
+"""Staff operations: handoffs to a person, unanswered questions, usage figures."""
