@@ -29,7 +29,7 @@ from bot.knowledge.model import Ambiguous, Answer, AskContext, NoMatch, Outcome,
 from bot.knowledge.scope import Scope
 from bot.knowledge.semantic import SemanticIndex, Similarity
 from bot.knowledge.text import MAX_QUERY_CHARS, fold, han_grams, is_han, stems, terms, words
-from bot.knowledge.vectors import Embedder
+from bot.knowledge.vectors import Embedder, Matrix
 
 # How strongly a topic holds a term, by the field it comes from.
 FIELD_WEIGHT = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "question": 0.7, "answer": 0.35}
@@ -78,6 +78,7 @@ COSINE_FLOOR = 0.85
 COSINE_CEIL = 0.96
 AGREEMENT_BONUS = 0.3
 MIN_FUSED = 0.8
+RECENT_VECTORS = 8  # query vectors kept for a second look at the same message
 FUSED_AMBIGUITY = 0.06  # a runner-up this close (and passing) makes the answer Ambiguous
 # The cheap path: lexical evidence this strong is answered without running the model
 # (a named site: "Shangshan opening hours", "义乌国际商贸城几点开门").
@@ -159,6 +160,7 @@ class KnowledgeIndex:
         self.embedder = embedder
         self.scope = scope or Scope()
         self.embedded_queries = 0  # questions that needed the model (the rest took the cheap path)
+        self._recent: dict[str, Matrix] = {}
         self._postings: dict[str, dict[int, float]] = defaultdict(dict)
         for index, topic in enumerate(self.topics):
             self._add_topic(index, topic)
@@ -356,12 +358,26 @@ class KnowledgeIndex:
                 best, best_cos = facet, cosine
         return best
 
-    def embed_similarity(self, text: str) -> Similarity | None:
-        if self.semantic is None or self.embedder is None:
+    def embed(self, text: str) -> Matrix | None:
+        """The message's e5 query vector; the last few are kept, so intent() and match()
+        on the same message run the model once."""
+        if self.embedder is None:
             return None
-        self.embedded_queries += 1
-        vector = self.embedder.embed([text[:MAX_QUERY_CHARS]], True)[0]
-        return self.semantic.similarity(vector)
+        text = text[:MAX_QUERY_CHARS]
+        vector = self._recent.get(text)
+        if vector is None:
+            self.embedded_queries += 1
+            vector = self.embedder.embed([text], True)[0]
+            if len(self._recent) >= RECENT_VECTORS:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[text] = vector
+        return vector
+
+    def embed_similarity(self, text: str) -> Similarity | None:
+        if self.semantic is None:
+            return None
+        vector = self.embed(text)
+        return None if vector is None else self.semantic.similarity(vector)
 
     def _only_known_words(self, query: Query, trigger_terms: frozenset[str]) -> bool:
         """True when nothing but the facet words is unknown: "how to get to Jinhua", not

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.knowledge.model import Topic
-from bot.knowledge.vectors import Embedder, Matrix, VectorCache
+from bot.knowledge.vectors import Matrix
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s*|\n+")
 MIN_SENTENCE_CHARS = 12  # shorter pieces ("e.g.", "No.") join the next sentence
@@ -40,6 +40,10 @@ def sentences(text: str) -> list[str]:
     if pending:
         out.append(pending)
     return out
+
+
+def all_phrases(topics: Sequence[Topic]) -> list[Phrase]:
+    return [p for i, t in enumerate(topics) for p in topic_phrases(i, t)]
 
 
 def topic_phrases(index: int, topic: Topic) -> Iterable[Phrase]:
@@ -91,15 +95,6 @@ class SemanticIndex:
         self._rows_of: dict[int, list[int]] = {}
         for row, phrase in enumerate(self.phrases):
             self._rows_of.setdefault(phrase.topic, []).append(row)
-
-    @classmethod
-    def build(
-        cls, topics: Sequence[Topic], cache: VectorCache, embedder: Embedder
-    ) -> tuple[SemanticIndex, int]:
-        """The index over `topics`, with how many phrases had to be embedded."""
-        phrases = [p for i, t in enumerate(topics) for p in topic_phrases(i, t)]
-        matrix, embedded = cache.vectors([(p.text, p.is_query) for p in phrases], embedder)
-        return cls(phrases, matrix, len(topics)), embedded
 
     def similarity(self, vector: Matrix) -> Similarity:
         cosines = self.matrix @ vector

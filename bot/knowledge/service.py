@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge.engine import KnowledgeIndex
+from bot.knowledge.engine import KnowledgeIndex, analyse
 from bot.knowledge.facets import FacetLexicon
+from bot.knowledge.intents import INTENTS_FILE, IntentIndex, load_intents
+from bot.knowledge.lexicon import ALL_STOPWORDS
 from bot.knowledge.loader import load_topics
-from bot.knowledge.model import KINDS, LANGUAGES, AskContext, Outcome, Topic
+from bot.knowledge.model import KINDS, LANGUAGES, AskContext, IntentMatch, Outcome, Topic
 from bot.knowledge.scope import SCOPE_FILE, Scope
-from bot.knowledge.semantic import SemanticIndex
+from bot.knowledge.semantic import SemanticIndex, all_phrases
 from bot.knowledge.vectors import E5Embedder, Embedder, VectorCache
 from bot.langid import LATIN_LANGUAGES, LatinLanguageGuesser
 
@@ -20,13 +22,20 @@ FACETS_FILE = "facets.yaml"
 @dataclass(frozen=True, slots=True)
 class _Loaded:
     index: KnowledgeIndex
+    intents: IntentIndex
     guesser: LatinLanguageGuesser
     embedded: int  # phrases the model had to embed for this load (0 with a warm cache)
 
 
 def _load(root: Path, embedder: Embedder, cache: VectorCache) -> _Loaded:
     topics = load_topics(root)
-    semantic, embedded = SemanticIndex.build(topics, cache, embedder)
+    phrases = all_phrases(topics)
+    intent_phrases = load_intents(root / INTENTS_FILE)
+    texts = [(p.text, p.is_query) for p in phrases] + [(p.text, True) for p in intent_phrases]
+    # One call, so the cache keeps exactly the phrases in use and embeds only new ones.
+    matrix, embedded = cache.vectors(texts, embedder)
+    semantic = SemanticIndex(phrases, matrix[: len(phrases)], len(topics))
+    intents = IntentIndex(intent_phrases, matrix[len(phrases) :])
     index = KnowledgeIndex(
         topics,
         FacetLexicon.load(root / FACETS_FILE),
@@ -34,7 +43,7 @@ def _load(root: Path, embedder: Embedder, cache: VectorCache) -> _Loaded:
         embedder,
         Scope.load(root / SCOPE_FILE),
     )
-    return _Loaded(index, LatinLanguageGuesser(_samples(topics)), embedded)
+    return _Loaded(index, intents, LatinLanguageGuesser(_samples(topics)), embedded)
 
 
 def _samples(topics: list[Topic]) -> dict[str, list[str]]:
@@ -74,6 +83,16 @@ class KnowledgeService:
         """The topic a message is about; `context` is the conversation so far (a plain
         string is the previous topic's id)."""
         return self._loaded.index.match(text, context)
+
+    def intent(self, text: str) -> IntentMatch | None:
+        """Whether a message asks to plan a day, for the media tours, to change language or
+        for a person ("I need to talk to someone", "我要找工作人员"), with a confidence."""
+        query = analyse(text)
+        if query.empty:
+            return None
+        content = len([t for t in query.all_terms if t not in ALL_STOPWORDS])
+        index = self._loaded.index
+        return self._loaded.intents.match(query.all_terms, content, lambda: index.embed(text))
 
     def named_topics(self, text: str, kind: str | None = None) -> list[str]:
         """Topics whose name or alias the text contains (e.g. the sites of a plan request)."""
