@@ -186,8 +186,13 @@ class KnowledgeIndex:
                 continue
             if len(term) >= MIN_FUZZY_LENGTH - 1:
                 self._by_length[len(term)].append(term)
-            for stem in stems(term):
-                self._by_stem[stem].append(term)
+        for topic in self.topics:
+            for lang, text in _texts_by_language(topic):
+                for term in set(terms(text)):
+                    for stem in stems(term, lang):
+                        self._by_stem[stem].append(term)
+        for stem, found in self._by_stem.items():
+            self._by_stem[stem] = list(dict.fromkeys(found))
 
     def _add_name(self, index: int, name: str) -> None:
         name_id = len(self._names)
@@ -517,6 +522,16 @@ class KnowledgeIndex:
         """An answer, keeping the facet only where the topic has that facet."""
         has_facet = facet is not None and facet in self.by_id[topic_id].facets
         return Answer(topic_id, facet if has_facet else None, confidence, asked=facet)
+
+
+def _texts_by_language(topic: Topic) -> Iterable[tuple[str, str]]:
+    """Every text of a topic with its language (aliases have none: names are not stemmed)."""
+    for texts in (topic.title, topic.answer, *topic.facets.values()):
+        yield from texts.items()
+    for by_lang in (topic.questions, topic.keywords):
+        for lang, phrases in by_lang.items():
+            for phrase in phrases:
+                yield lang, phrase
 
 
 def _from_somewhere(query: Query) -> bool:

@@ -120,7 +120,9 @@ def _load_file(path: Path, report: LoadReport) -> None:
 
 def _read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     """Parse YAML and remember the line of every mapping key and list item."""
-    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    # libyaml's parser when PyYAML has it: 5x faster, same nodes and line marks.
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(path.read_text(encoding="utf-8"))
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -113,12 +113,27 @@ def _stemmer(name: str) -> Any:
     return snowballstemmer.stemmer(name)
 
 
+_STEMMER_OF_LANGUAGE = {
+    "en": "english",
+    "fr": "french",
+    "es": "spanish",
+    "pt": "portuguese",
+    "ru": "russian",
+    "ar": "arabic",
+}
+
+
 @lru_cache(maxsize=65536)
-def stems(word: str) -> tuple[str, ...]:
-    """Snowball stems of a folded word in every language of its script ("деревню" ->
-    "деревн", "horaires" -> "horair"); Swahili and Chinese have no stemmer and get none."""
+def stems(word: str, lang: str | None = None) -> tuple[str, ...]:
+    """Snowball stems of a folded word ("деревню" -> "деревн", "horaires" -> "horair"): in
+    `lang` when known (the knowledge base's texts), else in every language of its script
+    (a question). Swahili and Chinese have no stemmer and get none."""
     if len(word) < MIN_STEM_WORD or word.isdigit():
         return ()
+    if lang is not None:
+        name = _STEMMER_OF_LANGUAGE.get(lang)
+        stem = _stemmer(name).stemWord(word) if name else ""
+        return (stem,) if len(stem) >= 3 else ()
     if "\u0600" <= word[0] <= "\u06ff":
         script = "arabic"
     elif "\u0400" <= word[0] <= "\u04ff":
