@@ -85,7 +85,10 @@ FUSED_AMBIGUITY = 0.06  # a runner-up this close (and passing) makes the answer 
 SURE_SCORE = 6.0
 SURE_COVERAGE = 0.6
 # Follow-ups: the previous topic is kept unless the message is far from it in meaning.
+# Without a pointing word ("there", "那里", "là-bas") or a facet, a message this far from
+# the topic is read on its own; so is one this much closer to another topic.
 FOLLOWUP_MIN_COSINE = 0.80
+FOLLOWUP_SWITCH_GAP = 0.08
 # A facet phrase must beat the topic's overview phrases by this much to pick the facet of
 # a follow-up that names none ("can foreigners join too?").
 FACET_COSINE_MARGIN = 0.01
@@ -227,9 +230,7 @@ class KnowledgeIndex:
         named = self._contained_names(query)
         similarity = _Lazy(self, text)
         if context is not None and context.topic_id in self.by_id:
-            followup = self._followup(
-                query, context.topic_id, facet, trigger_terms, named, similarity
-            )
+            followup = self._followup(query, context, facet, trigger_terms, named, similarity)
             if followup is not None:
                 return followup
         outcome = self._fresh(query, ranked, facet, similarity)
@@ -239,6 +240,12 @@ class KnowledgeIndex:
                 # The default topic is the answer to this facet, not a topic lacking it.
                 answer = self._answer(default, facet, DEFAULT_TOPIC_CONFIDENCE)
                 return replace(answer, asked=answer.facet)
+        if isinstance(outcome, Ambiguous):
+            named_ids = {self.topics[i].id for i in named}
+            if len(named_ids & set(outcome.candidates)) >= 2:
+                # Two places named in one message is two questions, not a doubt: answer the
+                # first and point to the other ("how do I get to Lizu, and what is Shangshan?").
+                outcome = self._answer(outcome.candidates[0], facet, outcome.confidence)
         if isinstance(outcome, Answer):
             confused = self.scope.confused(outcome.topic_id, query.all_terms)
             if confused is not None:
@@ -331,7 +338,7 @@ class KnowledgeIndex:
     def _followup(
         self,
         query: Query,
-        topic_id: str,
+        context: AskContext,
         facet: str | None,
         trigger_terms: frozenset[str],
         named: dict[int, int],
@@ -339,17 +346,25 @@ class KnowledgeIndex:
     ) -> Outcome | None:
         """The previous topic again, unless the message clearly names another one or is far
         from it in meaning; None means: read the message on its own."""
+        topic_id, context_facet = str(context.topic_id), context.facet
         current = self._position[topic_id]
         others = [i for i in named if i != current]
         if others and not _from_somewhere(query) and current not in named:
             return None  # "and Lizu village?": a new topic ("and from Yiwu?" is not)
+        if facet is None and context_facet and _from_somewhere(query):
+            facet = context_facet  # "how do I get there?" … "and from Yiwu?"
         if facet and self._is_followup(query, trigger_terms):
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
         sims = similarity.get()
         if sims is None:
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE) if facet else None
-        if float(sims.topics[current]) < FOLLOWUP_MIN_COSINE and current not in named:
-            return None
+        pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
+        cosine = float(sims.topics[current])
+        if not pointing:
+            if cosine < FOLLOWUP_MIN_COSINE and facet is None:
+                return None  # far from the topic, and not asking about one of its facets
+            if float(sims.topics.max()) - cosine >= FOLLOWUP_SWITCH_GAP:
+                return None  # clearly closer to another topic ("how do I pay for a taxi?")
         if facet is None:
             facet = self._semantic_facet(current, sims)
         return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
