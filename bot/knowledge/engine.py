@@ -189,13 +189,14 @@ class KnowledgeIndex:
                 continue
             if len(term) >= MIN_FUZZY_LENGTH - 1:
                 self._by_length[len(term)].append(term)
+        by_language: dict[str, set[str]] = defaultdict(set)
         for topic in self.topics:
             for lang, text in _texts_by_language(topic):
-                for term in set(terms(text)):
-                    for stem in stems(term, lang):
-                        self._by_stem[stem].append(term)
-        for stem, found in self._by_stem.items():
-            self._by_stem[stem] = list(dict.fromkeys(found))
+                by_language[lang].update(terms(text))
+        for lang, found in by_language.items():
+            for term in found:
+                for stem in stems.__wrapped__(term, lang):  # each word once: no cache needed
+                    self._by_stem[stem].append(term)
 
     def _add_name(self, index: int, name: str) -> None:
         name_id = len(self._names)
@@ -275,10 +276,10 @@ class KnowledgeIndex:
         # "Hi! I'm a photographer from Lagos, staying in Yiwu. Can I film inside the market?":
         # the introduction dilutes both layers, so the question sentences are read alone.
         ask_query = analyse(ask)
-        ask_facet, ask_triggers = self.facets.detect(ask_query.all_terms)
         ask_sims = self.embed_similarity(ask)
         if ask_sims is None or ask_query.empty:
             return outcome
+        ask_facet, ask_triggers = self.facets.detect(ask_query.all_terms)
         return self._fused(self.rank(ask_query, ask_triggers), ask_sims, facet or ask_facet)
 
     def _sure(self, ranked: list[Ranked]) -> bool:

@@ -79,6 +79,11 @@ class KnowledgeService:
         """Phrases the last load had to embed (the rest came from the vector cache)."""
         return self._loaded.embedded
 
+    @property
+    def embedded_queries(self) -> int:
+        """Messages that needed the model so far (the rest took the cheap lexical path)."""
+        return self._loaded.index.embedded_queries
+
     def ask(self, text: str, context: AskContext | str | None = None) -> Outcome:
         """The topic a message is about; `context` is the conversation so far (a plain
         string is the previous topic's id)."""
