@@ -185,3 +185,38 @@ def test_the_vector_cache_spares_the_model(tmp_path: Path) -> None:
     topic.write_text(text.replace(title, title.rstrip() + " (edited)\n", 1), encoding="utf-8")
     second.reload()
     assert second.embedded_phrases == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "topic", "asked", "facet"),
+    [
+        (
+            "How much time should I allow for Lizu village?",
+            "lizu-village",
+            "visit_time",
+            "visit_time",
+        ),
+        ("金华新能源汽车小镇参观需要多长时间？", "nev-town", "visit_time", "visit_time"),
+        (
+            "Combien de temps faut-il pour visiter le site de Shangshan ?",
+            "shangshan-site",
+            "visit_time",
+            "visit_time",
+        ),
+        ("Is Wuzhou Ancient City free to enter?", "wuzhou-ancient-city", "hours", "hours"),
+        ("Can I fly a drone at Lizu village?", "lizu-village", "filming", "filming"),
+        # No source says anything on step-free access: the facet is asked, none is answered.
+        (
+            "Is there wheelchair access at the Shangshan site?",
+            "shangshan-site",
+            "accessibility",
+            None,
+        ),
+    ],
+)
+def test_the_facets_people_ask_about(
+    knowledge: KnowledgeService, question: str, topic: str, asked: str, facet: str | None
+) -> None:
+    outcome = knowledge.ask(question)
+    assert isinstance(outcome, Answer)
+    assert (outcome.topic_id, outcome.asked, outcome.facet) == (topic, asked, facet)

@@ -14,6 +14,8 @@ FACETS: tuple[str, ...] = (
     "filming",
     "how_to_join",
     "contact",
+    "visit_time",  # how long to allow
+    "accessibility",  # step-free access, wheelchairs
 )
 REQUIRED_ROUTE_FACETS: tuple[str, ...] = ("getting_there", "hours", "interview_angles")
 
