@@ -361,14 +361,18 @@ class KnowledgeIndex:
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE) if facet else None
         pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
         cosine = float(sims.topics[current])
-        if not pointing:
-            if cosine < FOLLOWUP_MIN_COSINE and facet is None:
-                return None  # far from the topic, and not asking about one of its facets
-            if float(sims.topics.max()) - cosine >= FOLLOWUP_SWITCH_GAP:
-                return None  # clearly closer to another topic ("how do I pay for a taxi?")
+        if not pointing and cosine < FOLLOWUP_MIN_COSINE and facet is None:
+            return None  # far from the topic, and not asking about one of its facets
         if facet is None:
             facet = self._semantic_facet(current, sims)
-        return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
+        answer = self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
+        if not pointing and float(sims.topics.max()) - cosine >= FOLLOWUP_SWITCH_GAP:
+            # Clearly closer to another topic ("how do I pay for a taxi?" after a site): that
+            # topic, if the message passes on its own; else still the conversation's topic.
+            fresh = self._fresh(query, self.rank(query, trigger_terms), facet, similarity)
+            if isinstance(fresh, Answer | Ambiguous):
+                return fresh
+        return answer
 
     def _semantic_facet(self, index: int, sims: Similarity) -> str | None:
         """The topic's facet closest to the question, if closer than its overview."""
