@@ -220,3 +220,12 @@ def test_the_facets_people_ask_about(
     outcome = knowledge.ask(question)
     assert isinstance(outcome, Answer)
     assert (outcome.topic_id, outcome.asked, outcome.facet) == (topic, asked, facet)
+
+
+def test_boilerplate_shared_by_topics_is_not_a_semantic_phrase(
+    knowledge: KnowledgeService,
+) -> None:
+    from bot.knowledge.semantic import all_phrases
+
+    texts = [p.text for p in all_phrases(knowledge.topics()) if not p.is_query]
+    assert "（本条目中的中文名称为暂译，尚待官方确认。）" not in texts

@@ -43,7 +43,13 @@ def sentences(text: str) -> list[str]:
 
 
 def all_phrases(topics: Sequence[Topic]) -> list[Phrase]:
-    return [p for i, t in enumerate(topics) for p in topic_phrases(i, t)]
+    """Every topic's phrases, less sentences that several topics share word for word
+    (boilerplate such as "名称为暂译，尚待官方确认" says nothing about which topic is meant)."""
+    phrases = [p for i, t in enumerate(topics) for p in topic_phrases(i, t)]
+    owners: dict[str, set[int]] = {}
+    for phrase in phrases:
+        owners.setdefault(phrase.text, set()).add(phrase.topic)
+    return [p for p in phrases if p.is_query or len(owners[p.text]) == 1]
 
 
 def topic_phrases(index: int, topic: Topic) -> Iterable[Phrase]:
