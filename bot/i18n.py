@@ -99,6 +99,7 @@ MIN_SCRIPT_WORDS = 2
 # character or greeting that names never hold ("是免费的吗？", "你好", not "婺州古城").
 MIN_HAN_SENTENCE = 6
 _HAN_FUNCTION_CHARS = frozenset("吗呢吧么什怎哪是的了有在我你您能可要去几多谁好请")
+_HAN_SMALL_TALK = ("谢谢", "多谢", "感谢", "你好", "您好", "再见")  # "谢谢！" is a whole sentence
 
 
 def detect_language(text: str, latin: LatinGuess | None = None) -> str | None:
@@ -113,7 +114,9 @@ def detect_language(text: str, latin: LatinGuess | None = None) -> str | None:
     if script == "latin":
         return latin(text) if latin else None
     if script == "han":
-        has_function = any(c in _HAN_FUNCTION_CHARS for c in text)
+        has_function = any(c in _HAN_FUNCTION_CHARS for c in text) or any(
+            word in text for word in _HAN_SMALL_TALK
+        )
         enough = counts["han"] >= MIN_HAN_SENTENCE or (counts["han"] >= 2 and has_function)
         return "zh" if enough else None
     words = [w for w in text.split() if any(c.isalpha() for c in w)]

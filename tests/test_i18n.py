@@ -72,6 +72,7 @@ def test_platform_codes_map_onto_our_languages(code: str | None, lang: str | Non
     ("text", "lang"),
     [
         ("义乌国际商贸城几点开门", "zh"),
+        ("谢谢！", "zh"),
         ("ما هي مدينة ووتشو القديمة؟", "ar"),
         ("Как добраться до Цзиньхуа?", "ru"),
         ("Comment se rendre au site de Shangshan ?", "fr"),
