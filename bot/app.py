@@ -30,7 +30,7 @@ from bot.features.plans import PlansFeature
 from bot.features.privacy import PrivacyFeature
 from bot.features.rsvp import RsvpFeature
 from bot.features.staff import StaffFeature
-from bot.i18n import resolve_language
+from bot.i18n import DEFAULT_LANGUAGE, resolve_language, supported
 from bot.itinerary.service import ItineraryService
 from bot.knowledge.service import KnowledgeService
 from bot.rsvp.service import RsvpService
@@ -236,9 +236,11 @@ class _PersonalRows:
 
 def _language_policy(knowledge: KnowledgeService) -> Callable[[Conversation, Incoming], str]:
     def choose(state: Conversation, msg: Incoming) -> str:
-        if state.form is not None and (state.lang or state.last_lang):
-            return state.lang or state.last_lang or "en"  # a form answer never switches it
         hint = msg.locale_hint if isinstance(msg.locale_hint, str) else None
+        if state.form is not None or msg.reply_to or msg.text.lstrip().startswith("/"):
+            # A form answer never switches it, nor a command's arguments, nor a reply quoting
+            # a message (a staff answer to a handed-off question is in the reporter's language).
+            return state.lang or state.last_lang or supported(hint) or DEFAULT_LANGUAGE
         return resolve_language(
             state.lang, hint, msg.text, knowledge.guess_latin_language, state.last_lang
         )

@@ -90,15 +90,41 @@ def supported(code: str | None) -> str | None:
 LatinGuess = Callable[[str], str | None]
 
 
+# Longest text looked at to tell a language: enough for any sentence, and it keeps the work
+# per message bounded (a 100,000-character message costs what 1,000 characters cost).
+MAX_DETECT_CHARS = 1000
+# A message in a non-Latin script counts as a sentence in that language from this many
+# letters of it and two words ("Учжоу?", "ووتشو" or a Chinese name alone never switch).
+MIN_SCRIPT_LETTERS = 6
+MIN_SCRIPT_WORDS = 2
+# Chinese has no spaces: a sentence is 6 or more characters, or 2 or more with a function
+# character or greeting that names never hold ("是免费的吗？", "你好", not "婺州古城").
+MIN_HAN_SENTENCE = 6
+_HAN_FUNCTION_CHARS = frozenset("吗呢吧么什怎哪是的了有在我你您能可要去几多谁好请")
+_HAN_SMALL_TALK = ("谢谢", "多谢", "感谢", "你好", "您好", "再见")  # "谢谢！" is a whole sentence
+
+
 def detect_language(text: str, latin: LatinGuess | None = None) -> str | None:
-    """Guess a message's language from its script; Latin script is left to `latin`."""
+    """The language of a whole sentence, or None when the message is too short or neutral
+    to tell ("ok", "2", "Wuzhou?", a name, a code). Script decides zh, ar and ru; Latin
+    script is left to `latin`, which must itself refuse to guess on too little."""
+    text = text[:MAX_DETECT_CHARS]
     counts = script_counts(text)
     script = max(counts, key=lambda k: counts[k])
     if counts[script] == 0:
         return None
     if script == "latin":
         return latin(text) if latin else None
-    return {"han": "zh", "arabic": "ar", "cyrillic": "ru"}[script]
+    if script == "han":
+        has_function = any(c in _HAN_FUNCTION_CHARS for c in text) or any(
+            word in text for word in _HAN_SMALL_TALK
+        )
+        enough = counts["han"] >= MIN_HAN_SENTENCE or (counts["han"] >= 2 and has_function)
+        return "zh" if enough else None
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    if counts[script] < MIN_SCRIPT_LETTERS or len(words) < MIN_SCRIPT_WORDS:
+        return None
+    return {"arabic": "ar", "cyrillic": "ru"}[script]
 
 
 def resolve_language(
@@ -108,6 +134,8 @@ def resolve_language(
     latin: LatinGuess | None = None,
     previous: str | None = None,
 ) -> str:
-    """Saved choice, else the platform's language, else the text's, else the language of
-    the conversation so far ("2", "😊" say nothing), else English."""
-    return saved or supported(hint) or detect_language(text, latin) or previous or DEFAULT_LANGUAGE
+    """The reply language: the /language choice, else the language of a whole sentence the
+    person wrote (a Swahili sentence from a phone set to English gets Swahili), else the
+    language of the conversation so far ("ok", "2", a name never switch it), else the
+    platform's language, else English."""
+    return saved or detect_language(text, latin) or previous or supported(hint) or DEFAULT_LANGUAGE

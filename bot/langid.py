@@ -18,6 +18,11 @@ from bot.knowledge.pinyin import segment
 LATIN_LANGUAGES = ("en", "fr", "es", "pt", "sw")
 # A guess must beat the runner-up by this many nats per trigram, or we do not guess.
 MIN_MARGIN = 0.05
+# Longest text looked at; keeps the guess linear and bounded in the message's length.
+MAX_GUESS_CHARS = 1000
+# Fewer words than this never make a guess ("ok", "no", "Wuzhou?"); two words do only when
+# one of them is a function word or greeting of the language ("et alors", "habari yako").
+MIN_WORDS = 2
 # Fewest syllables for a message made only of pinyin to count as Chinese.
 MIN_PINYIN_SYLLABLES = 4
 # Each function word of a language ("por", "un") adds this to its per-trigram score: short
@@ -50,15 +55,19 @@ class LatinLanguageGuesser:
             self._floor[lang] = math.log(1 / total)
 
     def guess(self, text: str) -> str | None:
+        """The language of a whole Latin-script sentence, or None if it is too short."""
+        text = text[:MAX_GUESS_CHARS]
+        words = [w for w in _normal(text).split() if any(c.isalpha() for c in w)]
+        if len(words) < MIN_WORDS:
+            return None  # one word ("cancel", "Shangshan", "ok") is too little to tell
         if _is_pinyin(text):
             return "zh"
         grams = list(_trigrams(text))
-        words = _normal(text).split()
         clues = [
             w for w in words if any(_is_clue(w.strip("?!.,¿¡"), lang) for lang in LATIN_LANGUAGES)
         ]
-        if not grams or (len(words) < 2 and not clues):
-            return None  # one word ("cancel", "Shangshan") is too little to tell
+        if not grams or (len(words) == MIN_WORDS and not clues):
+            return None
         scores = {
             lang: sum(self._logp[lang].get(g, self._floor[lang]) for g in grams) / len(grams)
             + FUNCTION_WORD_BONUS * sum(_is_clue(w.strip("?!.,¿¡"), lang) for w in words)

@@ -35,7 +35,7 @@ def test_ask_json_batch_keeps_order_and_runs_after_first(tmp_path: Path) -> None
     rows = [
         {"q": "义乌国际商贸城几点开门"},
         {"q": "and the opening hours?", "after": "What is the Shangshan site?"},
-        {"q": "tell me a joke", "lang": "fr"},
+        {"q": "asdfghjkl", "lang": "fr"},  # neutral: the platform language stands
         {"q": "and the opening hours?"},
     ]
     batch.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")

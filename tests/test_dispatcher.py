@@ -340,7 +340,9 @@ async def test_staff_rsvp_commands_in_chat(app: App) -> None:
     usage = await app.handle(say("/export", user="staff-1", hint="fr"))
     assert "jinhua-heritage-and-industry" in usage[-1].text and usage[-1].lang == "fr"
     listed = await app.handle(say("/rsvps jinhua-heritage-and-industry", user="staff-1"))
-    assert "1 confirmed" in listed[-1].text and code in listed[-1].text
+    # A command is no sentence: the conversation stays in French.
+    assert "1 confirmés" in listed[-1].text and code in listed[-1].text
+    await app.handle(say("/language zh", user="staff-1"))
     exported = await app.handle(
         say("/export jinhua-heritage-and-industry", user="staff-1", hint="zh")
     )

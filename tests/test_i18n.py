@@ -72,6 +72,7 @@ def test_platform_codes_map_onto_our_languages(code: str | None, lang: str | Non
     ("text", "lang"),
     [
         ("义乌国际商贸城几点开门", "zh"),
+        ("谢谢！", "zh"),
         ("ما هي مدينة ووتشو القديمة؟", "ar"),
         ("Как добраться до Цзиньхуа?", "ru"),
         ("Comment se rendre au site de Shangshan ?", "fr"),
@@ -89,11 +90,31 @@ def test_language_is_detected_from_script_and_words(
     assert detect_language(text, knowledge.guess_latin_language) == lang
 
 
-def test_resolution_order_is_saved_then_hint_then_text_then_english() -> None:
+def test_resolution_order_is_saved_then_sentence_then_conversation_then_hint() -> None:
     assert resolve_language("ar", "fr", "你好") == "ar"
-    assert resolve_language(None, "fr", "你好") == "fr"
+    assert resolve_language(None, "fr", "你好") == "zh"
     assert resolve_language(None, None, "你好") == "zh"
     assert resolve_language(None, None, "🙂") == "en"
+    assert resolve_language(None, "fr", "🙂", previous="ru") == "ru"
+    assert resolve_language(None, "fr", "🙂") == "fr"
+
+
+def test_a_swahili_sentence_from_a_phone_set_to_english_gets_swahili(
+    knowledge: KnowledgeService,
+) -> None:
+    text = "Habari, ninataka kujua jinsi ya kufika kwenye soko la Yiwu kesho asubuhi"
+    assert resolve_language(None, "en", text, knowledge.guess_latin_language) == "sw"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok", "no", "2", "Wuzhou?", "Shangshan", "婺州古城", "Учжоу?", "ووتشو", "ABC-123", "👍"],
+)
+def test_short_or_neutral_messages_never_switch_the_language(
+    knowledge: KnowledgeService, text: str
+) -> None:
+    assert detect_language(text, knowledge.guess_latin_language) is None
+    assert resolve_language(None, "en", text, knowledge.guess_latin_language, "fr") == "fr"
 
 
 def test_dates_are_formatted_for_the_locale() -> None:

@@ -17,6 +17,8 @@ FACET_LABELS = {
     "filming": N_("Filming"),
     "how_to_join": N_("How to take part"),
     "contact": N_("Contact"),
+    "visit_time": N_("Time to allow"),
+    "accessibility": N_("Accessibility"),
 }
 KIND_LABELS = {
     "route": N_("Interview routes"),

@@ -67,6 +67,9 @@ class FacetLexicon:
     def detect(self, query_terms: frozenset[str]) -> tuple[str | None, frozenset[str]]:
         """The facet a question asks about, and the question's terms that said so.
         Long trigger words may carry one typo ("добратся" for "добраться")."""
+        for trigger in self.triggers:  # exact words first: "wheelchair access" is not "acceso"
+            if trigger.terms <= query_terms:
+                return trigger.facet, trigger.terms
         for trigger in self.triggers:
             matched = [_match(term, query_terms) for term in trigger.terms]
             if all(matched):

@@ -120,7 +120,9 @@ def _load_file(path: Path, report: LoadReport) -> None:
 
 def _read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     """Parse YAML and remember the line of every mapping key and list item."""
-    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    # libyaml's parser when PyYAML has it: 5x faster, same nodes and line marks.
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(path.read_text(encoding="utf-8"))
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -233,7 +235,7 @@ class _TopicValidator:
             elif not isinstance(text, str) or not text.strip():
                 self.error((*where, lang), "must be non-empty text")
             else:
-                out[lang] = text.strip()
+                out[lang] = _tidy(text)
         if required:
             for lang in LANGUAGES:
                 if lang not in value:
@@ -434,3 +436,14 @@ def iter_phrases(topic: Topic) -> Iterator[tuple[str, str]]:
     for texts in topic.facets.values():
         for text in texts.values():
             yield "answer", text
+
+
+# YAML's folded text (">-") joins lines with a space; after Chinese punctuation, or between
+# two Han characters, that space is a typo to a Chinese reader.
+_CJK_PUNCT_SPACE = re.compile(
+    r"(?<=[，。：；！？、）》」』”])[ \t]+|(?<=[\u4e00-\u9fff])[ \t]+(?=[\u4e00-\u9fff])"
+)
+
+
+def _tidy(text: str) -> str:
+    return _CJK_PUNCT_SPACE.sub("", text.strip())

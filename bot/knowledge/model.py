@@ -14,6 +14,8 @@ FACETS: tuple[str, ...] = (
     "filming",
     "how_to_join",
     "contact",
+    "visit_time",  # how long to allow
+    "accessibility",  # step-free access, wheelchairs
 )
 REQUIRED_ROUTE_FACETS: tuple[str, ...] = ("getting_there", "hours", "interview_angles")
 
@@ -71,6 +73,7 @@ class Answer:
     facet: str | None  # the facet answered: the one asked, when the topic has it
     confidence: float
     asked: str | None = None  # the facet the question asked about
+    also: tuple[str, ...] = ()  # other topics the same message clearly asks about
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,26 @@ class Ambiguous:
 class NoMatch:
     facet: str | None = None
     confidence: float = 0.0
+    # Our topic whose name the question shares while it is about another place
+    # ("Wuzhou in Guangxi"): the reply may say which is which.
+    confusable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskContext:
+    """What the conversation was about: the last topic, facet and question."""
+
+    topic_id: str | None
+    facet: str | None = None
+    question: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMatch:
+    """A request for something other than a topic: "plan", "tours", "language", "human"."""
+
+    intent: str
+    confidence: float
 
 
 Outcome = Answer | Ambiguous | NoMatch

@@ -11,6 +11,9 @@ import unicodedata
 from collections.abc import Iterable
 
 _MAX_SYLLABLE = 6  # "zhuang", "shuang"
+# Longer words are not read as pinyin: no name is this long, and it bounds the work per word
+# ("a" * 100,000 would otherwise build 100,000 candidate lists).
+MAX_PINYIN_WORD = 40
 
 
 def _toneless(reading: str) -> str:
@@ -62,6 +65,8 @@ def derive_syllables() -> frozenset[str]:
 def segment(word: str) -> list[str] | None:
     """Split a Latin word into pinyin syllables (fewest first), or None if it is not pinyin."""
     known = SYLLABLES
+    if len(word) > MAX_PINYIN_WORD:
+        return None
     best: list[list[str] | None] = [None] * (len(word) + 1)
     best[0] = []
     for end in range(1, len(word) + 1):

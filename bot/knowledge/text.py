@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Any
 
 # Longest text we look at: a question never needs more, and it bounds the work per message.
 MAX_QUERY_CHARS = 600
@@ -94,3 +96,51 @@ def script_counts(text: str) -> dict[str, int]:
         elif char.isascii() or "\u00c0" <= char <= "\u024f":
             counts["latin"] += 1
     return counts
+
+
+_STEMMER_NAMES = {
+    "latin": ("english", "french", "spanish", "portuguese"),
+    "cyrillic": ("russian",),
+    "arabic": ("arabic",),
+}
+MIN_STEM_WORD = 4  # shorter words are left as they are: stems of "sao", "les" mislead
+
+
+@lru_cache(maxsize=8)
+def _stemmer(name: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(name)
+
+
+_STEMMER_OF_LANGUAGE = {
+    "en": "english",
+    "fr": "french",
+    "es": "spanish",
+    "pt": "portuguese",
+    "ru": "russian",
+    "ar": "arabic",
+}
+
+
+@lru_cache(maxsize=65536)
+def stems(word: str, lang: str | None = None) -> tuple[str, ...]:
+    """Snowball stems of a folded word ("деревню" -> "деревн", "horaires" -> "horair"): in
+    `lang` when known (the knowledge base's texts), else in every language of its script
+    (a question). Swahili and Chinese have no stemmer and get none."""
+    if len(word) < MIN_STEM_WORD or word.isdigit():
+        return ()
+    if lang is not None:
+        name = _STEMMER_OF_LANGUAGE.get(lang)
+        stem = _stemmer(name).stemWord(word) if name else ""
+        return (stem,) if len(stem) >= 3 else ()
+    if "\u0600" <= word[0] <= "\u06ff":
+        script = "arabic"
+    elif "\u0400" <= word[0] <= "\u04ff":
+        script = "cyrillic"
+    elif word.isascii():
+        script = "latin"
+    else:
+        return ()
+    found = {_stemmer(name).stemWord(word) for name in _STEMMER_NAMES[script]}
+    return tuple(sorted(s for s in found if len(s) >= 3))
