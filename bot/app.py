@@ -25,7 +25,7 @@ from bot.features.ask import AskFeature
 from bot.features.broadcast import BroadcastFeature
 from bot.features.handoff import HandoffFeature, staff_targets
 from bot.features.insights import InsightsFeature
-from bot.features.intents import detect_intent
+from bot.features.intents import IntentDetector
 from bot.features.plans import PlansFeature
 from bot.features.privacy import PrivacyFeature
 from bot.features.rsvp import RsvpFeature
@@ -186,7 +186,7 @@ async def build_app(
     staffops = build_staffops(config, knowledge, repos, clock)
     features = _features(knowledge, repos, itinerary, rsvp_feature, broadcasts, staffops, clock)
     staff_chats = frozenset({config.staff_chat} if config.staff_chat else ())
-    dispatcher = Dispatcher(features, config.staff_ids, detect_intent, staff_chats)
+    dispatcher = Dispatcher(features, config.staff_ids, IntentDetector(knowledge), staff_chats)
     pipeline = Pipeline(dispatcher, repos.conversations, repos.processed, repos.outbox,
                         _language_policy(knowledge), time.time, time.monotonic)  # fmt: skip
     return App(config, repos, knowledge, rsvp, itinerary, dispatcher, pipeline, rsvp_feature,

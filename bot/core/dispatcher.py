@@ -33,6 +33,7 @@ class Turn:
     state: Conversation
     t: Translator
     is_staff: bool
+    now: float = 0.0  # when the message is handled (the pipeline's clock)
 
     @property
     def lang(self) -> str:
@@ -59,7 +60,7 @@ class Turn:
 
 Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
 PressHandler = Callable[[Turn, Press], Awaitable[list[Reply]]]
-IntentDetector = Callable[[str], str | None]
+IntentDetector = Callable[["Turn", str], str | None]
 ForgetHook = Callable[[str, str], Awaitable[None]]
 ExportHook = Callable[[str, str], Awaitable[dict[str, list[dict[str, Any]]]]]
 # Returns None when the replied-to message is none of the handler's business.
@@ -169,7 +170,7 @@ class Dispatcher:
         for feature in features:
             feature.register(self.registry)
         self.staff_ids = staff_ids
-        self.detect_intent = detect_intent or (lambda text: None)
+        self.detect_intent = detect_intent or (lambda turn, text: None)
         self.staff_chats = staff_chats  # "telegram:-100123": groups where staff data may go
 
     def is_staff(self, msg: Incoming) -> bool:
@@ -249,7 +250,7 @@ class Dispatcher:
         return await handler.on_text(turn, form, text)
 
     async def _free_text(self, turn: Turn, text: str) -> list[Reply]:
-        intent = self.detect_intent(text) if text else None
+        intent = self.detect_intent(turn, text) if text else None
         handler = self.registry.intents.get(intent) if intent else None
         if handler is None:
             handler = self.registry.fallback

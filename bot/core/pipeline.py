@@ -85,7 +85,7 @@ class Pipeline:
             await self.outbox.settle(keys)
 
     async def _turn(self, msg: Incoming, state: Conversation) -> list[Reply]:
-        turn = Turn(msg, state, translator(self.language(state, msg)), False)
+        turn = Turn(msg, state, translator(self.language(state, msg)), False, self.clock())
         turn.is_staff = self.dispatcher.is_staff(msg)
         try:
             answer = await self.dispatcher.dispatch(turn)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.payloads import encode
 from bot.core.types import Button, Location, Reply
 from bot.i18n import N_, Translator
@@ -110,12 +112,41 @@ def kind_menu_reply(kind: str, knowledge: KnowledgeService, t: Translator) -> Re
 def outcome_reply(
     outcome: Answer | Ambiguous | NoMatch, knowledge: KnowledgeService, t: Translator
 ) -> Reply:
+    """The reply to one outcome of the knowledge base."""
     if isinstance(outcome, Answer):
         topic = knowledge.topic(outcome.topic_id)
         assert topic is not None  # the index only answers with its own topics
-        return answer_reply(topic, outcome.facet, outcome.asked, t)
+        reply = answer_reply(topic, outcome.facet, outcome.asked, t)
+        return with_buttons(reply, _also_buttons(outcome.also, knowledge, t))
     if isinstance(outcome, Ambiguous):
         return ambiguous_reply(outcome, knowledge, t)
+    if outcome.confusable is not None:
+        return confusable_reply(outcome.confusable, knowledge, t)
     if outcome.facet is not None and outcome.confidence >= FACET_ONLY_COVERAGE:
         return which_place_reply(outcome.facet, knowledge, t)
     return no_match_reply(t)
+
+
+def confusable_reply(topic_id: str, knowledge: KnowledgeService, t: Translator) -> Reply:
+    """About a namesake elsewhere ("Wuzhou in Guangxi"): say so, and offer ours."""
+    topic = knowledge.topic(topic_id)
+    if topic is None:
+        return no_match_reply(t)
+    text = t.gettext(
+        "That sounds like another place with a similar name, which I cannot help with. "
+        "The place in Jinhua I know is %(topic)s."
+    ) % {"topic": topic.name(t.lang)}
+    return Reply(text, t.lang, (Button(topic.name(t.lang), encode(TOPIC, topic.id)),))
+
+
+def _also_buttons(
+    topic_ids: tuple[str, ...], knowledge: KnowledgeService, t: Translator
+) -> tuple[Button, ...]:
+    """The other topics a two-part question asked about, one button each."""
+    found = (knowledge.topic(i) for i in topic_ids)
+    return tuple(Button(x.name(t.lang), encode(TOPIC, x.id)) for x in found if x is not None)
+
+
+def with_buttons(reply: Reply, extra: tuple[Button, ...]) -> Reply:
+    """The reply with more buttons after its own."""
+    return replace(reply, buttons=reply.buttons + extra) if extra else reply

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bot.core.dispatcher import Command, Handler, Registry, Turn
-from bot.core.payloads import Press
-from bot.core.types import Channel, Reply
+from bot.core.payloads import Press, encode
+from bot.core.types import Button, Channel, Reply
 from bot.features import answers
 from bot.features.answers import MENU, TOPIC
+from bot.features.intents import context
 from bot.i18n import N_
 from bot.knowledge.engine import analyse
-from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, THANKS
+from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, PLAN_PHRASES, THANKS
 from bot.knowledge.model import Ambiguous, Answer, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.staffops.questions import QuestionsService
@@ -18,6 +19,10 @@ from bot.staffops.questions import QuestionsService
 # Confidence is coverage x score/STRONG_SCORE: under 0.4 the answer rests on a weak or partial
 # match. Not tuned on a question set yet; staff see these as "low confidence", not as wrong.
 LOW_CONFIDENCE = 0.4
+
+
+PLAN = "plan"  # the plans feature's press kind: any plan button starts a plan
+PLAN_OFFER = N_("Plan a day")
 
 
 class AskFeature:
@@ -78,10 +83,14 @@ class AskFeature:
         small_talk = self._small_talk(turn, query.all_terms)
         if small_talk is not None:
             return [small_talk]
-        outcome = self.knowledge.ask(text, turn.state.last_topic)
+        outcome = self.knowledge.ask(text, context(turn))
         self._remember(turn, outcome, text)
         await self._count(turn, outcome, text)
         reply = answers.outcome_reply(outcome, self.knowledge, turn.t)
+        if isinstance(outcome, Answer) and any(p <= query.all_terms for p in PLAN_PHRASES):
+            # "we're planning a shoot: what's at Wuzhou?" is answered, and the plan offered
+            plan = Button(turn.t.gettext(PLAN_OFFER), encode(PLAN, "new"))
+            reply = answers.with_buttons(reply, (plan,))
         reply.meta["outcome"] = outcome  # `ask --json`, the eval and the tests read it
         return [reply]
 

@@ -1,30 +1,11 @@
-"""Which intent free text expresses (a day plan, the media tours, a human), before it is
-a question."""
+"""Which intent free text expresses (a day plan, the media tours, a person, the language
+menu) before it is read as a question about a topic."""
 
 from __future__ import annotations
 
-from bot.knowledge.engine import analyse
-from bot.knowledge.lexicon import PLAN_PHRASES, TOUR_PHRASES
-from bot.knowledge.text import terms
-
-# Asking for a person instead of the bot, in the eight languages. One small list, so it can
-# move into the scored intent model when that lands. Each phrase matches when all its words
-# are in the message ("I need to talk to someone" holds "talk to someone").
-HUMAN_REQUESTS = (
-    "talk to someone", "talk to a person", "talk to a human", "speak to someone",
-    "speak to a person", "speak to a human", "speak with someone", "talk to staff",
-    "speak to staff", "contact the staff", "real person",
-    "找工作人员", "联系工作人员", "人工客服", "转人工", "找真人", "和真人说话",
-    "parler à quelqu'un", "parler à une personne", "parler à un humain", "parler au personnel",
-    "hablar con alguien", "hablar con una persona", "hablar con un humano",
-    "hablar con el personal",
-    "التحدث مع شخص", "التحدث إلى شخص", "التحدث مع موظف", "التحدث إلى موظف", "التحدث مع إنسان",
-    "поговорить с человеком", "поговорить с сотрудником", "связаться с сотрудником",
-    "живой человек",
-    "falar com uma pessoa", "falar com alguém", "falar com um humano", "falar com a equipe",
-    "kuongea na mtu", "kuzungumza na mtu", "kuongea na mfanyakazi", "kuzungumza na mfanyakazi",
-)  # fmt: skip
-HUMAN_PHRASES: tuple[frozenset[str], ...] = tuple(frozenset(terms(p)) for p in HUMAN_REQUESTS)
+from bot.core.dispatcher import Turn
+from bot.knowledge.model import Answer, AskContext
+from bot.knowledge.service import KnowledgeService
 
 # The word "language" typed alone, in the eight languages, acts like /language: on WeChat
 # there is no command menu to find it, and WeChat tells us no language to start from.
@@ -41,17 +22,41 @@ LANGUAGE_WORDS = frozenset(
     }
 )  # fmt: skip
 _TRIM = " \t\n.!?。！？:：؟"
+# An intent this sure wins outright: its phrase is most of the message (the confidence is
+# the share of the message's content words the phrase covers, 0.6 at the least). A weaker
+# "talk to someone" inside a question about a facet ("can I film, or do I need to talk to
+# someone at the office?", "工作人员几点上班？") is that question, not a request.
+SURE = 0.7
+# How long a conversation's last topic still explains a follow-up ("and the hours?").
+CONTEXT_TTL_S = 30 * 60
 
 
-def detect_intent(text: str) -> str | None:
-    """'language', 'human', 'tours' or 'plan' when the text asks for one, in 8 languages."""
-    if text.strip(_TRIM).casefold() in LANGUAGE_WORDS:
-        return "language"
-    found = analyse(text).all_terms
-    if any(phrase <= found for phrase in HUMAN_PHRASES):
-        return "human"
-    if any(phrase <= found for phrase in TOUR_PHRASES):
-        return "tours"
-    if any(phrase <= found for phrase in PLAN_PHRASES):
-        return "plan"
-    return None
+class IntentDetector:
+    """The dispatcher's intent hook: scored phrases in 8 languages (knowledge/intents.yaml)."""
+
+    def __init__(self, knowledge: KnowledgeService) -> None:
+        self.knowledge = knowledge
+
+    def __call__(self, turn: Turn, text: str) -> str | None:
+        """'language', 'human', 'tours', 'plan', or None for a question."""
+        if text.strip(_TRIM).casefold() in LANGUAGE_WORDS:
+            return "language"
+        match = self.knowledge.intent(text)
+        if match is None:
+            return None
+        if match.confidence >= SURE or match.intent in ("plan", "tours"):
+            return match.intent
+        if match.intent != "human":  # "language school" asks no language menu
+            return None
+        outcome = self.knowledge.ask(text, context(turn))
+        # Asking about filming, hours … of a place, it is a question; else a request for staff.
+        asked = outcome.asked if isinstance(outcome, Answer) else outcome.facet
+        return None if asked else match.intent
+
+
+def context(turn: Turn) -> AskContext | None:
+    """What the conversation was about, unless it went quiet long ago."""
+    state = turn.state
+    if state.last_topic is None or turn.now - state.updated_at > CONTEXT_TTL_S:
+        return None
+    return AskContext(state.last_topic, state.last_facet, state.last_question)
