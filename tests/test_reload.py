@@ -3,9 +3,11 @@ and field, keeps serving the old set, and picks up a good edit of any part (tour
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from bot.config import Config
 from bot.core.types import Channel, Incoming, Reply
 from bot.knowledge.loader import KnowledgeError
 from bot.knowledge.model import Answer
+from bot.knowledge.service import KnowledgeService
+from bot.knowledge.vectors import E5Embedder, Matrix
 from tests.conftest import KNOWLEDGE
 
 STAFF = "console:staff-1"
@@ -216,3 +220,34 @@ async def test_start_up_refuses_a_broken_set(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as refused:
         await build_app(config)
     assert any(p.file.name in ("travel.yaml", "tours.yaml") for p in refused.value.errors)
+
+
+class SlowPassages(E5Embedder):
+    """The real model, with passages (a reload's new phrases) made to take a second."""
+
+    def embed(self, texts: Sequence[str], is_query: bool) -> Matrix:
+        if not is_query:
+            time.sleep(1.0)  # blocking, as a big batch of model calls would be
+        return super().embed(texts, is_query)
+
+
+async def test_others_are_answered_while_a_reload_embeds(tmp_path: Path) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, copy)
+    config = Config(
+        knowledge_dir=copy, db_path=str(tmp_path / "b.sqlite3"), staff_ids=frozenset({STAFF})
+    )
+    app = await build_app(config, KnowledgeService(copy, SlowPassages()))
+    try:
+        route = copy / "routes" / "shangshan-site.yaml"
+        route.write_text(route.read_text().replace("answer:\n  en: ", "answer:\n  en: Edited. ", 1))
+        reload = asyncio.create_task(app.handle(say("/reload")))
+        await asyncio.sleep(0.2)  # the reload is now embedding the edited answer
+        started = time.perf_counter()
+        answer = await app.handle(say("What is the Shangshan site?", user="reporter"))
+        waited = time.perf_counter() - started
+        assert not reload.done() and isinstance(answer[-1].meta.get("outcome"), Answer), waited
+        assert (await reload)[-1].text.startswith("Knowledge base reloaded:")
+        assert app.knowledge.embedded_phrases == 1
+    finally:
+        await app.close()
