@@ -251,3 +251,17 @@ async def test_others_are_answered_while_a_reload_embeds(tmp_path: Path) -> None
         assert app.knowledge.embedded_phrases == 1
     finally:
         await app.close()
+
+
+async def test_facets_and_scope_naming_a_missing_topic_are_refused(kb_app: App) -> None:
+    facets, scope = kb(kb_app) / "facets.yaml", kb(kb_app) / "scope.yaml"
+    facets.write_text(
+        facets.read_text().replace("default_topic: getting-to-jinhua", "default_topic: gone", 1)
+    )
+    scope.write_text(scope.read_text().replace("- topic: wuzhou-ancient-city", "- topic: gone", 1))
+    text = await reload_refused(kb_app)
+    facet_line, scope_line = line_of(facets, "default_topic: gone"), line_of(scope, "topic: gone")
+    assert (
+        f"facets.yaml:{facet_line}: getting_there.default_topic: no topic has the id 'gone'" in text
+    )
+    assert f"scope.yaml:{scope_line}: confusables.0.topic: no topic has the id 'gone'" in text

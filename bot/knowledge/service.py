@@ -15,6 +15,7 @@ from bot.knowledge.model import KINDS, LANGUAGES, AskContext, IntentMatch, Outco
 from bot.knowledge.scope import SCOPE_FILE, Scope
 from bot.knowledge.semantic import SemanticIndex, all_phrases
 from bot.knowledge.vectors import E5Embedder, Embedder, VectorCache
+from bot.knowledge.yamlfile import read_yaml
 from bot.langid import LATIN_LANGUAGES, LatinLanguageGuesser
 
 FACETS_FILE = "facets.yaml"
@@ -64,18 +65,26 @@ def read_files(root: Path) -> KnowledgeFiles:
 def _dangling_topics(
     root: Path, topics: list[Topic], facets: FacetLexicon, scope: Scope
 ) -> list[Problem]:
-    """Topic ids that facets.yaml and scope.yaml name must exist."""
+    """Topic ids that facets.yaml and scope.yaml name must exist (the files are read again
+    for the lines: they are small, and this runs only when they name a missing topic)."""
     known = {t.id for t in topics}
-    problems = [
-        Problem(root / FACETS_FILE, 1, f"{facet}.default_topic", f"no topic has the id {tid!r}")
-        for facet, tid in facets.defaults.items()
-        if tid not in known
-    ]
-    problems += [
-        Problem(root / SCOPE_FILE, 1, "confusables", f"no topic has the id {entry.topic!r}")
-        for entry in scope.confusables
-        if entry.topic not in known
-    ]
+    missing = [(facet, tid) for facet, tid in facets.defaults.items() if tid not in known]
+    problems = []
+    if missing:
+        doc = read_yaml(root / FACETS_FILE)
+        problems += [
+            doc.problem((facet, "default_topic"), f"no topic has the id {tid!r}")
+            for facet, tid in missing
+        ]
+    wrong = [n for n, entry in enumerate(scope.confusables) if entry.topic not in known]
+    if wrong:
+        doc = read_yaml(root / SCOPE_FILE)
+        problems += [
+            doc.problem(
+                ("confusables", n, "topic"), f"no topic has the id {scope.confusables[n].topic!r}"
+            )
+            for n in wrong
+        ]
     return problems
 
 
