@@ -37,6 +37,7 @@ from bot.channels import serve  # noqa: E402
 from bot.channels.web import SECRET_HEADER  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.core.types import Channel, Incoming  # noqa: E402
+from bot.knowledge.loader import TOPIC_FOLDERS  # noqa: E402
 from tests.fake_telegram import FakeBotAPI, free_port  # noqa: E402
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -261,6 +262,68 @@ async def _post_all(url: str, count: int) -> Counter[int]:
     return statuses
 
 
+# broken knowledge at /reload --------------------------------------------------------
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+BREAKERS: dict[str, Callable[[Path], object]] = {
+    "route without travel times": lambda kb: (kb / "routes" / "new-site.yaml").write_text(
+        (kb / "routes" / "shangshan-site.yaml").read_text().replace("shangshan-site", "new-site")
+        .replace("- Shangshan\n", "- Brand New Site\n").replace("Shangshan", "Newsite")),
+    "travel.yaml not YAML": lambda kb: (kb / "travel.yaml").write_text("minutes: [oops\n"),
+    "tour stops at removed route": lambda kb: (kb / "routes" / "nev-town.yaml").unlink(),
+    "every topic folder deleted": lambda kb: [shutil.rmtree(kb / f) for f in TOPIC_FOLDERS],
+    "facets.yaml unknown facet": lambda kb: (kb / "facets.yaml").write_text("colour: {}\n"),
+    "recursive alias": lambda kb: (kb / "intents.yaml").write_text("plan: &a [*a]\n"),
+    "billion laughs (492 B)": lambda kb: (kb / "faq" / "laughs.yaml").write_text(LAUGHS),
+    "50 MB file": lambda kb: (kb / "faq" / "huge.yaml").write_text("# padding\n" * 5_000_000),
+    "good edit: tour capacity": lambda kb: (kb / "tours.yaml").write_text(
+        (kb / "tours.yaml").read_text().replace("capacity: 30", "capacity: 31", 1)),
+}  # fmt: skip
+
+
+def broken_reloads() -> None:
+    """Seconds, peak traced memory and the longest event-loop stall of each staff /reload."""
+    print("staff /reload of broken knowledge (target: under 2 s and 200 MB each)")
+    for case, breaker in BREAKERS.items():
+        print(f"  {case:28} {asyncio.run(_reload_once(breaker))}", flush=True)
+
+
+async def _reload_once(breaker: Callable[[Path], object]) -> str:
+    """Break a copy of knowledge/, /reload it as staff while a ticker watches the loop."""
+    import tracemalloc
+
+    with tempfile.TemporaryDirectory() as name:
+        kb = Path(name) / "knowledge"
+        shutil.copytree(ROOT / "knowledge", kb)
+        config = Config(knowledge_dir=kb, db_path=":memory:", staff_ids=frozenset({"console:s"}))
+        app = await build_app(config)
+        breaker(kb)
+        stalls: list[float] = []
+        ticker = asyncio.create_task(_tick(stalls))
+        tracemalloc.start()
+        started = time.perf_counter()
+        replies = await app.handle(Incoming(Channel.CONSOLE, "s", "s", "/reload"))
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        ticker.cancel()
+        await app.close()
+    last = replies[-1].text.splitlines()[-1][:60]
+    stall = max(stalls, default=0) * 1000
+    return f"{seconds:6.3f} s  peak {peak:6.1f} MiB  loop stall {stall:5.0f} ms  {last}"
+
+
+async def _tick(stalls: list[float]) -> None:
+    """Sleep 10 ms again and again; record how much later than asked each wake-up came."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        stalls.append(time.perf_counter() - before - 0.01)
+
+
 # main -------------------------------------------------------------------------------
 
 
@@ -268,6 +331,7 @@ def main() -> None:
     """Print every figure, or one long-input figure as JSON for the parent process."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--payloads", type=int, default=1000)
+    parser.add_argument("--reloads-only", action="store_true", help="only the /reload figures")
     parser.add_argument("--one-input", nargs=2, metavar=("KIND", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_input:
@@ -275,6 +339,9 @@ def main() -> None:
         print(json.dumps(asyncio.run(answer_once(kind, int(size)))))
         return
     started = time.perf_counter()
+    broken_reloads()
+    if args.reloads_only:
+        return
     start_up_faults()
     long_inputs()
     logging.getLogger("bot.channels.web").setLevel(logging.ERROR)  # one line per refusal

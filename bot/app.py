@@ -33,8 +33,8 @@ from bot.features.staff import StaffFeature
 from bot.i18n import DEFAULT_LANGUAGE, resolve_language, supported
 from bot.itinerary.service import ItineraryService
 from bot.knowledge.service import KnowledgeService
+from bot.knowledge_set import Reloader, companions
 from bot.rsvp.service import RsvpService
-from bot.rsvp.tours import Tour, load_tours
 from bot.staffops.handoffs import HandoffService
 from bot.staffops.questions import QuestionsService
 from bot.storage import (
@@ -126,15 +126,6 @@ async def open_repositories(path: str, clock: Callable[[], float] = time.time) -
     )  # fmt: skip
 
 
-def load_tour_table(knowledge: KnowledgeService) -> dict[str, Tour]:
-    """The tours of tours.yaml; none (and the errors logged) while the file has errors."""
-    tours, problems = load_tours(knowledge.root, {t.id for t in knowledge.topics()})
-    if problems:
-        log.error("RSVPs disabled, tours.yaml has %d errors", len(problems))
-        return {}
-    return tours
-
-
 @dataclass(slots=True)
 class StaffOps:
     """Handoffs, questions and usage figures: what the staff run the bot with."""
@@ -173,9 +164,12 @@ async def build_app(
 ) -> App:
     """Open storage and wire the services and features; `knowledge` may be shared."""
     knowledge = knowledge or KnowledgeService(config.knowledge_dir)
+    # The checks of /reload: a broken set stops start-up with its problems (KnowledgeError).
+    planner, tours = companions(knowledge.root, knowledge.topics())
     repos = await open_repositories(config.db_path)
-    rsvp = RsvpService(repos.bookings, load_tour_table(knowledge), clock, config.book_samples)
+    rsvp = RsvpService(repos.bookings, tours, clock, config.book_samples)
     itinerary = ItineraryService(knowledge, clock)
+    itinerary.install(planner)
     rsvp_feature = RsvpFeature(
         rsvp, knowledge, repos.outbox, repos.db, clock, config.retention_days, repos.audit
     )
@@ -209,7 +203,9 @@ def _features(
         AskFeature(knowledge, staffops.questions),
         rsvp_feature,
         PlansFeature(itinerary, knowledge),
-        StaffFeature(knowledge, repos.audit),
+        StaffFeature(
+            knowledge, Reloader(knowledge, itinerary, rsvp_feature.service).reload, repos.audit
+        ),
         broadcasts,
         staffops.handoff_feature,
         PrivacyFeature(clock),

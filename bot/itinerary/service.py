@@ -30,6 +30,11 @@ class ItineraryService:
             self._planner, self._version = self._build(), self.knowledge.version
         return self._planner
 
+    def install(self, planner: Planner | None) -> None:
+        """Plan with this planner, built for the knowledge version now serving (None: build
+        it when first asked, which reports the travel table's problems)."""
+        self._planner, self._version = planner, self.knowledge.version
+
     def _build(self) -> Planner:
         topics = self.knowledge.topics()
         travel = load_travel(self.knowledge.root, topics)

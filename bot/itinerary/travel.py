@@ -7,10 +7,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.knowledge.loader import Problem
 from bot.knowledge.model import LANGUAGES, Topic
+from bot.knowledge.yamlfile import KnowledgeError, Problem, YamlDoc, mapping, read_yaml
 
 TRAVEL_FILE = "travel.yaml"
 
@@ -36,57 +34,69 @@ class TravelTable:
 
 def load_travel(root: Path, topics: list[Topic]) -> TravelTable:
     """Read travel.yaml; every problem (bad row, unknown place, missing pair) is listed."""
-    path = root / TRAVEL_FILE
     table = TravelTable()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        table.problems.append(Problem(path, 1, "(file)", f"cannot be read: {exc}"))
+        doc = read_yaml(root / TRAVEL_FILE)
+    except KnowledgeError as exc:
+        table.problems.extend(exc.errors)
         return table
-    _read_start_places(path, data.get("start_places") or {}, table)
+    places = mapping(doc, ("start_places",), table.problems, "place id to name and address")
+    _read_start_places(doc, places, table)
     sites = {t.id for t in topics if t.kind == "route"}
-    _read_minutes(path, data.get("minutes") or [], sites | set(table.start_places), table)
-    _check_pairs(path, sites, table)
+    _read_minutes(doc, sites | set(table.start_places), table)
+    _check_pairs(doc, sites, table)
     return table
 
 
-def _read_start_places(path: Path, places: Any, table: TravelTable) -> None:
+def _read_start_places(doc: YamlDoc, places: dict[Any, Any], table: TravelTable) -> None:
     for place_id, spec in places.items():
-        name, address = spec.get("name") or {}, spec.get("address") or {}
+        where = ("start_places", place_id)
+        spec = spec if isinstance(spec, dict) else {}
+        name, address = _texts(spec, "name"), _texts(spec, "address")
         missing = [lang for lang in LANGUAGES if lang not in name]
         if missing or "zh" not in address or "en" not in address:
             table.problems.append(
-                Problem(path, 1, f"start_places.{place_id}", "needs name in all 8 languages "
-                        f"and address en/zh (missing names: {', '.join(missing) or 'none'})")
-            )  # fmt: skip
-            continue
-        table.start_places[place_id] = StartPlace(
-            place_id, name, address, spec.get("lat"), spec.get("lon")
+                doc.problem(
+                    where,
+                    "needs name in all 8 languages and address "
+                    f"en/zh (missing names: {', '.join(missing) or 'none'})",
+                )
+            )
+            continue  # fmt: skip
+        table.start_places[str(place_id)] = StartPlace(
+            str(place_id), name, address, spec.get("lat"), spec.get("lon")
         )
 
 
-def _read_minutes(path: Path, rows: Any, known: set[str], table: TravelTable) -> None:
+def _read_minutes(doc: YamlDoc, known: set[str], table: TravelTable) -> None:
+    rows = doc.data.get("minutes") if isinstance(doc.data, dict) else None
+    if not isinstance(rows, list):
+        table.problems.append(
+            doc.problem(("minutes",), "must be a list of [place, place, minutes, source]")
+        )
+        return  # fmt: skip
     for number, row in enumerate(rows):
-        where = f"minutes[{number}]"
+        where = ("minutes", number)
         if not (isinstance(row, list) and len(row) == 4 and isinstance(row[2], int) and row[2] > 0):
-            table.problems.append(
-                Problem(path, 1, where, "must be [place, place, minutes, source]")
-            )
+            table.problems.append(doc.problem(where, "must be [place, place, minutes, source]"))
             continue
         unknown = [p for p in row[:2] if p not in known]
         if unknown:
-            table.problems.append(Problem(path, 1, where, f"unknown place {unknown[0]!r}"))
+            table.problems.append(doc.problem(where, f"unknown place {unknown[0]!r}"))
             continue
         table.minutes[frozenset(row[:2])] = row[2]
 
 
-def _check_pairs(path: Path, sites: set[str], table: TravelTable) -> None:
+def _check_pairs(doc: YamlDoc, sites: set[str], table: TravelTable) -> None:
     """Every two route sites, and every start place with every site, need a time."""
     needed = [frozenset(p) for p in combinations(sorted(sites), 2)]
     needed += [frozenset((s, p)) for p in table.start_places for s in sorted(sites)]
     for pair in needed:
         if pair not in table.minutes:
             a, b = sorted(pair)
-            table.problems.append(
-                Problem(path, 1, "minutes", f"no travel time between {a} and {b}")
-            )
+            table.problems.append(doc.problem(("minutes",), f"no travel time between {a} and {b}"))
+
+
+def _texts(spec: dict[Any, Any], key: str) -> dict[str, str]:
+    value = spec.get(key)
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -8,7 +8,7 @@ import numpy as np
 
 from bot.knowledge.facets import FacetLexicon
 from bot.knowledge.intents import INTENTS_FILE, load_intents
-from bot.knowledge.loader import LoadReport, Problem
+from bot.knowledge.loader import KnowledgeError, LoadReport, Problem
 from bot.knowledge.model import FACETS, LANGUAGES, Topic
 from bot.knowledge.scope import SCOPE_FILE, Scope
 from bot.knowledge.semantic import all_phrases
@@ -26,9 +26,9 @@ def print_check(report: LoadReport, root: Path) -> int:
         from bot.rsvp.tours import load_tours
 
         errors += load_tours(root, {t.id for t in report.topics})[1]
+    errors += _scope_and_intent_problems(root)
     for problem in errors:
         print(f"ERROR {problem}")
-    errors += _scope_and_intent_problems(root)
     for problem in report.warnings:
         print(f"note  {problem}")
     for note in close_phrases(report.topics, root):
@@ -74,8 +74,8 @@ def _scope_and_intent_problems(root: Path) -> list[Problem]:
     for name, load in ((SCOPE_FILE, Scope.load), (INTENTS_FILE, load_intents)):
         try:
             load(root / name)
-        except (OSError, ValueError, AttributeError, TypeError, KeyError) as exc:
-            problems.append(Problem(root / name, 1, "(file)", str(exc)))
+        except KnowledgeError as exc:
+            problems.extend(exc.errors)
     return problems
 
 
@@ -83,8 +83,8 @@ def _facet_file_problems(root: Path, report: LoadReport) -> list[Problem]:
     path = root / FACETS_FILE
     try:
         lexicon = FacetLexicon.load(path)
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        return [Problem(path, 1, "(file)", str(exc))]
+    except KnowledgeError as exc:
+        return exc.errors
     known = {t.id for t in report.topics}
     return [
         Problem(path, 1, f"{facet}.default_topic", f"no topic has the id {topic_id!r}")

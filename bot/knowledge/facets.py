@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge.model import FACETS, LANGUAGES
 from bot.knowledge.text import terms
+from bot.knowledge.yamlfile import KnowledgeError, Problem, language_lists, mapping, read_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +47,26 @@ class FacetLexicon:
 
     @classmethod
     def load(cls, path: Path) -> FacetLexicon:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        """Read facets.yaml; KnowledgeError lists every problem with its line and field."""
+        doc = read_yaml(path)
+        problems: list[Problem] = []
         triggers: list[Trigger] = []
         defaults: dict[str, str] = {}
-        for facet, spec in data.items():
+        for facet in mapping(doc, (), problems, "facet name to triggers"):
             if facet not in FACETS:
-                raise ValueError(f"{path}: unknown facet {facet!r}; allowed: {', '.join(FACETS)}")
+                problems.append(
+                    doc.problem((facet,), f"unknown facet; allowed: {', '.join(FACETS)}")
+                )
+                continue
+            spec = mapping(doc, (facet,), problems, "default_topic and triggers")
             if spec.get("default_topic"):
                 defaults[facet] = str(spec["default_topic"])
-            for lang, phrases in (spec.get("triggers") or {}).items():
-                if lang not in LANGUAGES:
-                    raise ValueError(f"{path}: {facet}.triggers: unknown language {lang!r}")
-                for phrase in phrases:
-                    found = frozenset(terms(str(phrase)))
-                    if found:
-                        triggers.append(Trigger(facet, found))
+            for phrases in language_lists(doc, (facet, "triggers"), problems, LANGUAGES).values():
+                triggers.extend(
+                    Trigger(facet, found) for p in phrases if (found := frozenset(terms(p)))
+                )
+        if problems:
+            raise KnowledgeError(problems)
         return cls(triggers, defaults)
 
     def detect(self, query_terms: frozenset[str]) -> tuple[str | None, frozenset[str]]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from bot.knowledge.model import LANGUAGES, IntentMatch
 from bot.knowledge.text import terms
 from bot.knowledge.vectors import Matrix
+from bot.knowledge.yamlfile import KnowledgeError, Problem, language_lists, mapping, read_yaml
 
 INTENTS_FILE = "intents.yaml"
 INTENTS: tuple[str, ...] = ("plan", "tours", "language", "human")
@@ -35,20 +35,24 @@ class IntentPhrase:
 
 
 def load_intents(path: Path) -> list[IntentPhrase]:
+    """Read intents.yaml (none if absent); KnowledgeError lists every problem."""
     if not path.exists():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = read_yaml(path)
+    problems: list[Problem] = []
     phrases: list[IntentPhrase] = []
-    for intent, by_lang in data.items():
+    for intent in mapping(doc, (), problems, "intent to phrases by language"):
         if intent not in INTENTS:
-            raise ValueError(f"{path}: unknown intent {intent!r}; allowed: {', '.join(INTENTS)}")
-        for lang, texts in (by_lang or {}).items():
-            if lang not in LANGUAGES:
-                raise ValueError(f"{path}: {intent}: unknown language {lang!r}")
-            for text in texts or ():
-                found = frozenset(terms(str(text)))
-                if found:
-                    phrases.append(IntentPhrase(intent, str(text), found))
+            problems.append(
+                doc.problem((intent,), f"unknown intent; allowed: {', '.join(INTENTS)}")
+            )
+            continue
+        for texts in language_lists(doc, (intent,), problems, LANGUAGES).values():
+            phrases.extend(
+                IntentPhrase(intent, t, found) for t in texts if (found := frozenset(terms(t)))
+            )
+    if problems:
+        raise KnowledgeError(problems)
     return phrases
 
 

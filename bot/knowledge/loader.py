@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.knowledge.model import (
     FACETS,
     KINDS,
@@ -25,6 +23,9 @@ from bot.knowledge.model import (
     Topic,
 )
 from bot.knowledge.text import fold
+from bot.knowledge.yamlfile import KnowledgeError, Path_, Problem, dotted, read_yaml
+
+__all__ = ["KnowledgeError", "LoadReport", "Problem", "check_knowledge", "load_topics"]
 
 TOPIC_FOLDERS = ("routes", "events", "faq")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -45,19 +46,6 @@ _TOP_LEVEL = {
 }
 _REQUIRED = ("id", "kind", "title", "aliases", "questions", "answer", "facets")
 
-Path_ = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: Path
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
 
 @dataclass
 class LoadReport:
@@ -68,14 +56,6 @@ class LoadReport:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-class KnowledgeError(Exception):
-    """Raised when the knowledge base cannot be served because it has errors."""
-
-    def __init__(self, errors: list[Problem]) -> None:
-        super().__init__("\n".join(str(e) for e in errors))
-        self.errors = errors
 
 
 def topic_files(root: Path) -> list[Path]:
@@ -91,8 +71,16 @@ def load_topics(root: Path) -> list[Topic]:
 
 
 def check_knowledge(root: Path) -> LoadReport:
+    """Every topic file read and validated; all problems listed, none raised."""
     report = LoadReport()
-    for path in topic_files(root):
+    files = topic_files(root)
+    if not files:
+        # Without topics every question gets "no match" and /plan has no site.
+        folders = ", ".join(f"{name}/" for name in TOPIC_FOLDERS)
+        report.errors.append(
+            Problem(root / "routes", 1, "(folder)", f"no topic files in {folders}")
+        )
+    for path in files:
         _load_file(path, report)
     _check_across_topics(report)
     return report
@@ -100,55 +88,16 @@ def check_knowledge(root: Path) -> LoadReport:
 
 def _load_file(path: Path, report: LoadReport) -> None:
     try:
-        data, lines = _read_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        report.errors.append(Problem(path, line, "(yaml)", f"not valid YAML: {problem}"))
+        doc = read_yaml(path)
+    except KnowledgeError as exc:
+        report.errors.extend(exc.errors)
         return
-    except (OSError, UnicodeDecodeError) as exc:
-        report.errors.append(Problem(path, 1, "(file)", f"cannot be read: {exc}"))
-        return
-    validator = _TopicValidator(path, data, lines)
+    validator = _TopicValidator(path, doc.data, doc.lines)
     topic = validator.build()
     report.errors.extend(validator.errors)
     report.warnings.extend(validator.warnings)
     if topic is not None:
         report.topics.append(topic)
-
-
-def _read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
-    """Parse YAML and remember the line of every mapping key and list item."""
-    # libyaml's parser when PyYAML has it: 5x faster, same nodes and line marks.
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(path.read_text(encoding="utf-8"))
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    lines: dict[Path_, int] = {}
-    if node is not None:
-        _record_lines(node, (), lines)
-    return data, lines
-
-
-def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                # A repeated key silently overwrites the first in YAML; staff would never notice.
-                lines[(*path, key, "__duplicate__")] = key_node.start_mark.line + 1
-            seen.add(key)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _record_lines(value_node, (*path, key), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record_lines(item, (*path, index), lines)
 
 
 class _TopicValidator:
@@ -162,10 +111,10 @@ class _TopicValidator:
         self.warnings: list[Problem] = []
 
     def error(self, where: Path_, message: str) -> None:
-        self.errors.append(Problem(self.path, self._line(where), _dotted(where), message))
+        self.errors.append(Problem(self.path, self._line(where), dotted(where), message))
 
     def warn(self, where: Path_, message: str) -> None:
-        self.warnings.append(Problem(self.path, self._line(where), _dotted(where), message))
+        self.warnings.append(Problem(self.path, self._line(where), dotted(where), message))
 
     def _line(self, where: Path_) -> int:
         while where and where not in self.lines:
@@ -372,10 +321,6 @@ def _get(data: Any, where: Path_) -> Any:
             return None
         data = data.get(key)
     return data
-
-
-def _dotted(where: Path_) -> str:
-    return ".".join(str(p) for p in where) or "(file)"
 
 
 def _check_across_topics(report: LoadReport) -> None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bot.knowledge.model import LANGUAGES
 from bot.knowledge.text import terms
+from bot.knowledge.yamlfile import (
+    KnowledgeError,
+    Problem,
+    YamlDoc,
+    language_lists,
+    mapping,
+    read_yaml,
+)
 
 SCOPE_FILE = "scope.yaml"
 
@@ -27,22 +33,18 @@ class Scope:
 
     @classmethod
     def load(cls, path: Path) -> Scope:
+        """Read scope.yaml (empty if absent); KnowledgeError lists every problem."""
         if not path.exists():
             return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = read_yaml(path)
+        problems: list[Problem] = []
+        mapping(doc, (), problems, "out_of_scope and confusables")
         subjects: list[frozenset[str]] = []
-        for lang, phrases in (data.get("out_of_scope") or {}).items():
-            if lang not in LANGUAGES:
-                raise ValueError(f"{path}: out_of_scope: unknown language {lang!r}")
+        for phrases in language_lists(doc, ("out_of_scope",), problems, LANGUAGES).values():
             subjects.extend(_phrases(phrases))
-        confusables = tuple(
-            Confusable(
-                str(entry["topic"]),
-                {str(k): str(v) for k, v in (entry.get("other") or {}).items()},
-                tuple(_phrases(entry.get("markers") or ())),
-            )
-            for entry in data.get("confusables") or ()
-        )
+        confusables = tuple(_confusables(doc, problems))
+        if problems:
+            raise KnowledgeError(problems)
         return cls(tuple(subjects), confusables)
 
     def off_topic(self, query_terms: frozenset[str]) -> bool:
@@ -63,4 +65,24 @@ def _phrases(items: object) -> list[frozenset[str]]:
         found = frozenset(terms(str(item)))
         if found:
             out.append(found)
+    return out
+
+
+def _confusables(doc: YamlDoc, problems: list[Problem]) -> list[Confusable]:
+    entries = doc.data.get("confusables") if isinstance(doc.data, dict) else None
+    if entries is not None and not isinstance(entries, list):
+        problems.append(doc.problem(("confusables",), "must be a list of {topic, other, markers}"))
+        return []
+    out = []
+    for number, entry in enumerate(entries or ()):
+        where = ("confusables", number)
+        if not isinstance(entry, dict) or not isinstance(entry.get("topic"), str):
+            problems.append(doc.problem(where, "needs topic: <topic id>, other: and markers:"))
+            continue
+        other = mapping(doc, (*where, "other"), problems, "language code to a name")
+        markers = entry.get("markers") or ()
+        if not isinstance(markers, list):
+            problems.append(doc.problem((*where, "markers"), "must be a list of phrases"))
+        out.append(Confusable(entry["topic"], {str(k): str(v) for k, v in other.items()},
+                              tuple(_phrases(markers))))  # fmt: skip
     return out

@@ -2,48 +2,102 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.engine import KnowledgeIndex, analyse
 from bot.knowledge.facets import FacetLexicon
-from bot.knowledge.intents import INTENTS_FILE, IntentIndex, load_intents
+from bot.knowledge.intents import INTENTS_FILE, IntentIndex, IntentPhrase, load_intents
 from bot.knowledge.lexicon import ALL_STOPWORDS
-from bot.knowledge.loader import load_topics
+from bot.knowledge.loader import KnowledgeError, Problem, check_knowledge
 from bot.knowledge.model import KINDS, LANGUAGES, AskContext, IntentMatch, Outcome, Topic
 from bot.knowledge.scope import SCOPE_FILE, Scope
 from bot.knowledge.semantic import SemanticIndex, all_phrases
 from bot.knowledge.vectors import E5Embedder, Embedder, VectorCache
+from bot.knowledge.yamlfile import read_yaml
 from bot.langid import LATIN_LANGUAGES, LatinLanguageGuesser
 
 FACETS_FILE = "facets.yaml"
 
 
 @dataclass(frozen=True, slots=True)
-class _Loaded:
+class KnowledgeFiles:
+    """Every knowledge file the service reads, parsed and validated, not yet indexed."""
+
+    topics: list[Topic]
+    facets: FacetLexicon
+    scope: Scope
+    intent_phrases: list[IntentPhrase]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedKnowledge:
+    """A built index over one version of the files, ready to swap in."""
+
     index: KnowledgeIndex
     intents: IntentIndex
     guesser: LatinLanguageGuesser
     embedded: int  # phrases the model had to embed for this load (0 with a warm cache)
 
 
-def _load(root: Path, embedder: Embedder, cache: VectorCache) -> _Loaded:
-    topics = load_topics(root)
+def read_files(root: Path) -> KnowledgeFiles:
+    """Topics, facets, scope and intents; KnowledgeError lists every problem of them all."""
+    report = check_knowledge(root)
+    problems = list(report.errors)
+    parts: list[object] = []
+    for load, name in ((FacetLexicon.load, FACETS_FILE), (Scope.load, SCOPE_FILE),
+                       (load_intents, INTENTS_FILE)):  # fmt: skip
+        try:
+            parts.append(load(root / name))
+        except KnowledgeError as exc:
+            problems.extend(exc.errors)
+    if not problems:
+        facets, scope, intents = parts
+        assert isinstance(facets, FacetLexicon) and isinstance(scope, Scope)
+        assert isinstance(intents, list)
+        problems += _dangling_topics(root, report.topics, facets, scope)
+        if not problems:
+            return KnowledgeFiles(report.topics, facets, scope, intents)
+    raise KnowledgeError(problems)
+
+
+def _dangling_topics(
+    root: Path, topics: list[Topic], facets: FacetLexicon, scope: Scope
+) -> list[Problem]:
+    """Topic ids that facets.yaml and scope.yaml name must exist (the files are read again
+    for the lines: they are small, and this runs only when they name a missing topic)."""
+    known = {t.id for t in topics}
+    missing = [(facet, tid) for facet, tid in facets.defaults.items() if tid not in known]
+    problems = []
+    if missing:
+        doc = read_yaml(root / FACETS_FILE)
+        problems += [
+            doc.problem((facet, "default_topic"), f"no topic has the id {tid!r}")
+            for facet, tid in missing
+        ]
+    wrong = [n for n, entry in enumerate(scope.confusables) if entry.topic not in known]
+    if wrong:
+        doc = read_yaml(root / SCOPE_FILE)
+        problems += [
+            doc.problem(
+                ("confusables", n, "topic"), f"no topic has the id {scope.confusables[n].topic!r}"
+            )
+            for n in wrong
+        ]
+    return problems
+
+
+def _build(files: KnowledgeFiles, embedder: Embedder, cache: VectorCache) -> LoadedKnowledge:
+    topics = files.topics
     phrases = all_phrases(topics)
-    intent_phrases = load_intents(root / INTENTS_FILE)
-    texts = [(p.text, p.is_query) for p in phrases] + [(p.text, True) for p in intent_phrases]
+    texts = [(p.text, p.is_query) for p in phrases] + [(p.text, True) for p in files.intent_phrases]
     # One call, so the cache keeps exactly the phrases in use and embeds only new ones.
     matrix, embedded = cache.vectors(texts, embedder)
     semantic = SemanticIndex(phrases, matrix[: len(phrases)], len(topics))
-    intents = IntentIndex(intent_phrases, matrix[len(phrases) :])
-    index = KnowledgeIndex(
-        topics,
-        FacetLexicon.load(root / FACETS_FILE),
-        semantic,
-        embedder,
-        Scope.load(root / SCOPE_FILE),
-    )
-    return _Loaded(index, intents, LatinLanguageGuesser(_samples(topics)), embedded)
+    intents = IntentIndex(files.intent_phrases, matrix[len(phrases) :])
+    index = KnowledgeIndex(topics, files.facets, semantic, embedder, files.scope)
+    return LoadedKnowledge(index, intents, LatinLanguageGuesser(_samples(topics)), embedded)
 
 
 def _samples(topics: list[Topic]) -> dict[str, list[str]]:
@@ -64,15 +118,28 @@ class KnowledgeService:
         self.root = root
         self.embedder = embedder or E5Embedder()
         self._cache = VectorCache(root)
-        self._loaded = _load(root, self.embedder, self._cache)
+        self._building = threading.Lock()  # one build at a time owns the vector cache
+        self._loaded = self.prepare(read_files(root))
         self.version = 1  # bumped on every successful reload
+
+    def prepare(self, files: KnowledgeFiles) -> LoadedKnowledge:
+        """Index validated files (embedding only changed phrases) without serving them;
+        slow when many phrases changed, so callers on an event loop run it in a thread."""
+        with self._building:
+            if self._cache.folder != self.root:
+                self._cache = VectorCache(self.root)
+            return _build(files, self.embedder, self._cache)
+
+    def install(self, loaded: LoadedKnowledge) -> int:
+        """Serve a prepared version from now on (one assignment: atomic for readers)."""
+        self._loaded = loaded
+        self.version += 1
+        return len(loaded.index.topics)
 
     def reload(self) -> int:
         """Load the files again; on any error keep serving the old version and raise.
         Only phrases that changed since the last load are embedded."""
-        self._loaded = _load(self.root, self.embedder, self._cache)
-        self.version += 1
-        return len(self._loaded.index.topics)
+        return self.install(self.prepare(read_files(self.root)))
 
     @property
     def embedded_phrases(self) -> int:

@@ -34,6 +34,7 @@ DIM = 384
 # take two: the whole and its question sentences). set_a in-scope: 87.0 % with 40, 48 or 96.
 MAX_QUERY_TOKENS = 40
 MAX_EMBED_CHARS = 300  # looked at before counting tokens; passages are cut here too
+EMBED_BATCH = 32
 CACHE_NAME = "vectors"  # knowledge/vectors.npy + knowledge/vectors.json
 
 
@@ -53,6 +54,10 @@ class E5Embedder:
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        # A reload embeds in a worker thread while questions embed on the event loop; the
+        # model is called by one thread at a time, in batches of EMBED_BATCH, so a question
+        # waits for at most one batch (~1 s) however many phrases a reload embeds.
+        self._inference = threading.Lock()
 
     def _get(self) -> Any:
         with self._lock:
@@ -71,8 +76,12 @@ class E5Embedder:
         cut = [t[:MAX_EMBED_CHARS] for t in texts]
         if is_query:
             cut = [_fit(model, t) for t in cut]
-        out = model.query(cut) if is_query else model.passage(cut)
-        return np.asarray(out, dtype=np.float32).reshape(len(cut), DIM)
+        parts = []
+        for first in range(0, len(cut), EMBED_BATCH):
+            batch = cut[first : first + EMBED_BATCH]
+            with self._inference:
+                parts.append(model.query(batch) if is_query else model.passage(batch))
+        return np.asarray(np.concatenate(parts), dtype=np.float32).reshape(len(cut), DIM)
 
 
 def _fit(model: Any, text: str) -> str:

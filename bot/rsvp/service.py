@@ -44,6 +44,11 @@ class RsvpService:
         # announced. Rehearsals and tests switch this on deliberately (BOT_BOOK_SAMPLES=1).
         self.book_samples = book_samples
 
+    def replace_tours(self, tours: dict[str, Tour]) -> None:
+        """Serve these tours from now on (an edited tours.yaml, validated by the caller);
+        one assignment, so a reader sees the old table or the new, never a mix."""
+        self.tours = dict(tours)
+
     def bookable(self, tour: Tour) -> bool:
         """Whether a tour takes bookings now: open, and not a sample (unless allowed)."""
         return self.clock() < tour.rsvp_closes and (self.book_samples or not tour.sample)

@@ -7,10 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.knowledge.loader import Problem
 from bot.knowledge.model import LANGUAGES
+from bot.knowledge.yamlfile import KnowledgeError, Problem, mapping, read_yaml
 
 TOURS_FILE = "tours.yaml"
 
@@ -33,59 +31,89 @@ class Tour:
     questions: tuple[tuple[str, dict[str, str]], ...] = ()
 
 
+class _Invalid(ValueError):
+    """A tour field that is wrong; `where` is its path inside the tour."""
+
+    def __init__(self, where: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
 def load_tours(root: Path, topic_ids: set[str]) -> tuple[dict[str, Tour], list[Problem]]:
+    """The tours of tours.yaml (none if absent) and every problem, with line and field."""
     path = root / TOURS_FILE
     if not path.exists():
         return {}, []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        return {}, [Problem(path, 1, "(yaml)", f"not valid YAML: {exc}")]
-    tours: dict[str, Tour] = {}
+        doc = read_yaml(path)
+    except KnowledgeError as exc:
+        return {}, exc.errors
     problems: list[Problem] = []
-    for number, spec in enumerate(data.get("tours") or []):
-        where = f"tours[{number}]"
+    specs = mapping(doc, (), problems, "tours: [a list of tours]").get("tours") or []
+    if not isinstance(specs, list):
+        return {}, [*problems, doc.problem(("tours",), "must be a list of tours")]
+    tours: dict[str, Tour] = {}
+    for number, spec in enumerate(specs):
         try:
             tour = _tour(spec, topic_ids)
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(Problem(path, 1, where, str(exc)))
+        except _Invalid as exc:
+            problems.append(doc.problem(("tours", number, *exc.where), str(exc)))
+            continue
+        except KeyError as exc:
+            problems.append(doc.problem(("tours", number), f"missing field {exc.args[0]!r}"))
+            continue
+        except (TypeError, ValueError, AttributeError) as exc:
+            problems.append(doc.problem(("tours", number), str(exc)))
             continue
         if tour.id in tours:
-            problems.append(Problem(path, 1, where, f"duplicate tour id {tour.id!r}"))
+            problems.append(doc.problem(("tours", number, "id"), f"duplicate tour id {tour.id!r}"))
         tours[tour.id] = tour
     return tours, problems
 
 
 def _tour(spec: Any, topic_ids: set[str]) -> Tour:
+    if not isinstance(spec, dict):
+        raise _Invalid((), "a tour must be a mapping of fields (id:, title:, stops: …)")
     for field in ("title", "description"):
-        missing = [lang for lang in LANGUAGES if not spec.get(field, {}).get(lang)]
+        missing = [lang for lang in LANGUAGES if not (spec.get(field) or {}).get(lang)]
         if missing:
-            raise ValueError(f"{field} is missing {', '.join(missing)}")
-    start, end, closes = (_moment(spec[k]) for k in ("start", "end", "rsvp_closes"))
+            raise _Invalid((field,), f"missing {', '.join(missing)}")
+    start, end, closes = (_moment(spec, k) for k in ("start", "end", "rsvp_closes"))
     if not closes <= start < end:
-        raise ValueError("needs rsvp_closes <= start < end")
-    unknown = [s for s in spec["stops"] if s not in topic_ids]
-    if unknown:
-        raise ValueError(f"unknown stop {unknown[0]!r}")
+        raise _Invalid(("start",), "needs rsvp_closes <= start < end")
+    stops = spec["stops"] if isinstance(spec["stops"], list) else []
+    for number, stop in enumerate(stops):
+        if stop not in topic_ids:
+            raise _Invalid(("stops", number), f"unknown stop {stop!r}: no topic has this id")
     capacity = spec["capacity"]
-    if not isinstance(capacity, int) or capacity < 1:
-        raise ValueError("capacity must be a whole number of seats")
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
+        raise _Invalid(("capacity",), "must be a whole number of seats")
     location = spec.get("meeting_location") or {}
-    questions = []
-    for item in spec.get("questions") or []:
-        missing = [lang for lang in LANGUAGES if not item.get("text", {}).get(lang)]
-        if missing or not item.get("id"):
-            raise ValueError(f"question {item.get('id')!r} needs an id and text in all 8 languages")
-        questions.append((str(item["id"]), dict(item["text"])))
     return Tour(
         str(spec["id"]), spec["title"], spec["description"], start, end, closes,
-        spec["meeting_point"], tuple(spec["stops"]), capacity, bool(spec.get("sample")),
-        location.get("lat"), location.get("lon"), tuple(questions),
+        spec["meeting_point"], tuple(stops), capacity, bool(spec.get("sample")),
+        location.get("lat"), location.get("lon"), _questions(spec),
     )  # fmt: skip
 
 
-def _moment(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+def _questions(spec: dict[str, Any]) -> tuple[tuple[str, dict[str, str]], ...]:
+    questions = []
+    for number, item in enumerate(spec.get("questions") or []):
+        missing = [lang for lang in LANGUAGES if not item.get("text", {}).get(lang)]
+        if missing or not item.get("id"):
+            raise _Invalid(("questions", number), "needs an id and text in all 8 languages")
+        questions.append((str(item["id"]), dict(item["text"])))
+    return tuple(questions)
+
+
+def _moment(spec: dict[str, Any], field: str) -> datetime:
+    value = spec[field]
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _Invalid(
+            (field,), f"{value!r} is not a date and time like 2027-01-16T08:30:00+08:00"
+        ) from exc
     if moment.tzinfo is None:
-        raise ValueError(f"{value!r} needs a time zone, e.g. +08:00")
+        raise _Invalid((field,), f"{value!r} needs a time zone, e.g. +08:00")
     return moment
