@@ -10,6 +10,7 @@ import pytest
 from bot.app import App, build_app
 from bot.config import Config
 from bot.knowledge.service import KnowledgeService
+from tests.fake_telegram import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 # BOT_TEST_KNOWLEDGE runs the suite against another copy (e.g. staff edits in progress).
@@ -39,3 +40,12 @@ async def app(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[App]
     app = await build_app(config, knowledge)
     yield app
     await app.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    """A fake Bot API on 127.0.0.1, for real python-telegram-bot to talk to."""
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()

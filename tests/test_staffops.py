@@ -7,7 +7,7 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -109,14 +109,6 @@ class Running:
     async def __aexit__(self, *exc: object) -> None:
         await self.jobs.stop()
         await self.telegram.stop()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 # handoffs --------------------------------------------------------------------------------

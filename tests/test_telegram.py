@@ -29,14 +29,6 @@ USER = 1001
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def live(app: App, fake: FakeBotAPI) -> AsyncIterator[FakeBotAPI]:
     """The bot long-polling the fake server."""
     telegram = TelegramBot(TOKEN, app.handle, app.dispatcher.public_commands(), fake.url)
