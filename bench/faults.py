@@ -1,9 +1,14 @@
-"""Fault figures: start-up failures, long inputs, hostile webhook payloads.
+"""Fault figures: start-up failures, long inputs, hostile webhook payloads, two bot
+processes on one database, and kill -9 in the middle of an RSVP burst.
 
-    python bench/faults.py [--payloads 1000]
+    python bench/faults.py [--payloads 1000] [--reporters N] [--seed 13]
+                           [--only startup|inputs|webhook|two-bots|kill9]
 
-Prints figures; asserts nothing. Bounded (under 2 minutes); traffic stays on 127.0.0.1.
-Expected: every start-up fault exits 2 within 5 s with one stderr line; 0 webhook 500s.
+Prints figures; asserts nothing. Bounded (under 10 minutes with the defaults; kill9 waits
+for the confirmation backups, up to BACKUP_DELAY_S after the kill); traffic stays on
+127.0.0.1 and every bot process started is stopped at the end, also on failure.
+Expected: every start-up fault exits 2 within 5 s with one stderr line; 0 webhook 500s;
+two bots and kill -9: 0 apologies, 0 overbooked, 0 lost, 0 booked but never told.
 """
 
 from __future__ import annotations
