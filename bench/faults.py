@@ -1,28 +1,36 @@
-"""Fault figures: start-up failures, long inputs, hostile webhook payloads.
+"""Fault figures: start-up failures, long inputs, hostile webhook payloads, two bot
+processes on one database, and kill -9 in the middle of an RSVP burst.
 
-    python bench/faults.py [--payloads 1000]
+    python bench/faults.py [--payloads 1000] [--reporters N] [--seed 13]
+                           [--only startup|inputs|webhook|two-bots|kill9]
 
-Prints figures; asserts nothing. Bounded (under 2 minutes); traffic stays on 127.0.0.1.
-Expected: every start-up fault exits 2 within 5 s with one stderr line; 0 webhook 500s.
+Prints figures; asserts nothing. Bounded (under 10 minutes with the defaults; kill9 waits
+for the confirmation backups, up to BACKUP_DELAY_S after the kill); traffic stays on
+127.0.0.1 and every bot process started is stopped at the end, also on failure.
+Expected: every start-up fault exits 2 within 5 s with one stderr line; 0 webhook 500s;
+two bots and kill -9: 0 apologies, 0 overbooked, 0 lost, 0 booked but never told.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import html
 import json
 import logging
 import os
 import random
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +39,15 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
+import yaml  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
 from bot.channels import serve  # noqa: E402
 from bot.channels.web import SECRET_HEADER  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.core.types import Channel, Incoming  # noqa: E402
+from bot.features.rsvp import BACKUP_DELAY_S  # noqa: E402
+from bot.i18n import LANGUAGES, translator  # noqa: E402
 from bot.knowledge.loader import TOPIC_FOLDERS  # noqa: E402
 from tests.fake_telegram import FakeBotAPI, free_port  # noqa: E402
 
@@ -46,6 +57,7 @@ INPUT_TIMEOUT_S = 30.0
 INPUT_MEMORY_LIMIT = 4 * 2**30  # a runaway case fails with MemoryError, not the machine
 SECRET = "bench-Secret_1"
 TOKEN = "123456:BENCH-token"
+PARTS = ("reload", "startup", "inputs", "webhook", "two-bots", "kill9")
 WORDS = "Shangshan Wuzhou 义乌 market hours getting there Lizu опера horaires 上山".split()
 
 
@@ -324,14 +336,407 @@ async def _tick(stalls: list[float]) -> None:
         stalls.append(time.perf_counter() - before - 0.01)
 
 
+# bot processes on one database, and kill -9 mid-burst --------------------------------
+
+BOT_TOKEN = "1:BENCH"
+TOUR = "jinhua-heritage-and-industry"
+RSVP_STEPS: list[tuple[str, str]] = [
+    ("text", "/tours"), ("press", f"rsvp:v1:{TOUR}:join"), ("text", "Reporter"),
+    ("text", "Outlet"), ("text", "camera"), ("press", f"rsvp:v1:{TOUR}:skip"),
+    ("text", "no interpreter"), ("press", f"rsvp:v1:{TOUR}:consent"),
+]  # fmt: skip
+CONSENT = RSVP_STEPS[-1]
+FIRST_CHAT = 500_000
+BOOT_TIMEOUT_S = 60.0  # a bot process polls within this (loading the knowledge included)
+STEP_DEADLINE_S = 240.0  # a step with no answer this long after it was sent is unanswered
+# After a restart, the new process first answers the updates the dead one left unread;
+# a reporter whose step is still unanswered this long after the restart sends it again.
+RESEND_GRACE_S = 20.0
+# The outbox worker needs a little while after a backup falls due (it polls each second,
+# paced at 25 messages a second).
+OUTBOX_MARGIN_S = 60.0
+
+
+def apology_texts() -> set[str]:
+    """The apology in every language the bot speaks."""
+    english = "Sorry, something went wrong on my side. Please try again."
+    return {translator(lang).gettext(english) for lang in LANGUAGES}
+
+
+def tour_capacity() -> int:
+    """The bench tour's seats, as knowledge/tours.yaml declares them."""
+    data = yaml.safe_load((ROOT / "knowledge" / "tours.yaml").read_text(encoding="utf-8"))
+    return int(next(t["capacity"] for t in data["tours"] if t["id"] == TOUR))
+
+
+class BotProcess:
+    """One `python -m bot run` polling its own fake Bot API; stderr kept in a file."""
+
+    def __init__(self, api_url: str, db: Path, log: Path) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+        self.env |= {"TELEGRAM_TOKEN": BOT_TOKEN, "TELEGRAM_API_URL": api_url,
+                     "BOT_DB": str(db), "BOT_BOOK_SAMPLES": "1"}  # fmt: skip
+        self.log = log
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        """Start the bot; it appends its JSON log lines to self.log."""
+        with self.log.open("ab") as stderr:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=ROOT, env=self.env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL at once: no shutdown code runs, nothing is flushed or acknowledged."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it has not ended within 10 s."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def wait_polling(fake: FakeBotAPI, starts_before: int) -> float:
+    """Seconds until a bot (re)starts polling this fake: PTB deletes any webhook first."""
+    started = time.perf_counter()
+    await fake.wait_for(lambda: len(fake.sent("deleteWebhook")) > starts_before, BOOT_TIMEOUT_S)
+    return time.perf_counter() - started
+
+
+def log_figures(logs: list[Path]) -> Counter[str]:
+    """Log lines by level, each warning and error, and the duplicate updates ignored."""
+    counts: Counter[str] = Counter()
+    for path in logs:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                counts["non-JSON"] += 1  # a traceback outside the logger, say
+                continue
+            counts[str(entry.get("level"))] += 1
+            if entry.get("level") in ("warning", "error", "critical"):
+                counts[f"{entry['level']}: {entry.get('logger')}: {entry.get('msg')}"[:100]] += 1
+            counts["duplicates ignored"] += "duplicate" in str(entry.get("msg"))
+    return counts
+
+
+class Burst:
+    """Reporters going through the RSVP form on some fakes; what happened to them."""
+
+    def __init__(self, fakes: list[FakeBotAPI], reporters: int) -> None:
+        self.fakes = fakes
+        self.reporters = reporters
+        # Called with the count each time a consent press is answered.
+        self.on_consent_answered: Callable[[int], None] = lambda answered: None
+        self.consented: set[int] = set()  # chats that pressed "Yes, book me"
+        self.consents_answered = 0
+        self.started: float | None = None
+        self.restarted_at: float | None = None
+        self.resends = 0
+        self.unanswered = 0
+
+    def fake_of(self, number: int) -> FakeBotAPI:
+        """Reporters alternate between the fakes (so between the bot processes)."""
+        return self.fakes[number % len(self.fakes)]
+
+    async def reporter(self, number: int) -> None:
+        """One reporter's eight steps; one unanswered step ends the reporter's attempt."""
+        fake, chat = self.fake_of(number), FIRST_CHAT + number
+        for step in RSVP_STEPS:
+            if step == CONSENT:
+                self.consented.add(chat)
+            if not await self._answered(fake, chat, step):
+                self.unanswered += 1
+                return
+            if step == CONSENT:
+                self.consents_answered += 1
+                self.on_consent_answered(self.consents_answered)
+
+    async def _answered(self, fake: FakeBotAPI, chat: int, step: tuple[str, str]) -> bool:
+        """Send the step and wait for its answer; send it again once after a restart."""
+        expected, pushed_at = fake.count(chat) + 1, time.perf_counter()
+        _push(fake, chat, step)
+        while time.perf_counter() - pushed_at < STEP_DEADLINE_S:
+            with contextlib.suppress(TimeoutError):
+                await fake.wait_reply(chat, expected, timeout=1.0)
+                return True
+            if self._should_resend(pushed_at):
+                expected, pushed_at = fake.count(chat) + 1, time.perf_counter()
+                _push(fake, chat, step)
+                self.resends += 1
+        return False
+
+    def _should_resend(self, pushed_at: float) -> bool:
+        """Sent before the restart, and the restarted bot had time for its backlog."""
+        restarted = self.restarted_at
+        return restarted is not None and pushed_at < restarted < time.perf_counter() - (
+            RESEND_GRACE_S
+        )
+
+    async def run(self) -> float:
+        """Every reporter at once; seconds until the last one is done."""
+        self.started = time.perf_counter()
+        await asyncio.gather(*(self.reporter(n) for n in range(self.reporters)))
+        return time.perf_counter() - self.started
+
+    def texts(self) -> dict[int, list[str]]:
+        """Every message text each reporter's chat received, over all fakes."""
+        texts: dict[int, list[str]] = {}
+        for fake in self.fakes:
+            for call in fake.sent("sendMessage"):
+                texts.setdefault(int(call.params["chat_id"]), []).append(call.params["text"])
+        return texts
+
+    def apologies(self) -> int:
+        """Messages that were an apology, in any language."""
+        sorry = apology_texts()
+        return sum(html.unescape(t) in sorry for texts in self.texts().values() for t in texts)
+
+
+def _push(fake: FakeBotAPI, chat: int, step: tuple[str, str]) -> None:
+    kind, value = step
+    if kind == "text":
+        fake.push_text(chat, value, lang="en")
+    else:
+        fake.push_callback(chat, value, lang="en")
+
+
+def read_bookings(db: Path) -> list[sqlite3.Row]:
+    """The bench tour's bookings, straight from the SQLite file."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        connection.row_factory = sqlite3.Row
+        query = "SELECT chat_id, status, code FROM bookings WHERE tour_id = ?"
+        return connection.execute(query, (TOUR,)).fetchall()
+
+
+def backups(db: Path) -> Counter[str]:
+    """The confirmations' outbox copies: still queued, settled by the reply, or sent."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        rows = connection.execute(
+            "SELECT status, reason FROM outbox WHERE kind = 'confirmation'"
+        ).fetchall()
+    counts: Counter[str] = Counter()
+    for status, reason in rows:
+        settled = status == "sent" and reason == "delivered as a reply"
+        counts[
+            "queued" if status in ("pending", "sending") else "settled" if settled else status
+        ] += 1
+    return counts
+
+
+@asynccontextmanager
+async def fake_apis(count: int) -> AsyncIterator[list[FakeBotAPI]]:
+    """`count` fake Bot API servers on 127.0.0.1, stopped at the end. They stand for one
+    bot's updates shared out between processes, so their update ids never collide."""
+    fakes = [FakeBotAPI(first_update_id=1 + n * 10**7) for n in range(count)]
+    try:
+        for fake in fakes:
+            await fake.start()
+        yield fakes
+    finally:
+        for fake in fakes:
+            with contextlib.suppress(Exception):
+                await fake.stop()
+
+
+async def two_bots(reporters: int) -> None:
+    """Two polling bot processes on one SQLite file, half the reporters on each."""
+    print(f"two bot processes on one database: {reporters} reporters x 8 RSVP steps")
+    with tempfile.TemporaryDirectory() as folder:
+        db, logs = Path(folder) / "shared.sqlite3", [Path(folder) / f"bot{n}.log" for n in (1, 2)]
+        async with fake_apis(2) as fakes:
+            bots = [BotProcess(f.url, db, log) for f, log in zip(fakes, logs, strict=True)]
+            try:
+                for bot in bots:  # one after the other: both would create the schema
+                    await bot.start()
+                    await wait_polling(fakes[bots.index(bot)], 0)
+                burst = Burst(fakes, reporters)
+                seconds = await burst.run()
+            finally:
+                for bot in bots:
+                    await bot.stop()
+            _print_two_bots(burst, seconds, read_bookings(db), log_figures(logs))
+
+
+def _print_two_bots(
+    burst: Burst, seconds: float, bookings: list[sqlite3.Row], logs: Counter[str]
+) -> None:
+    confirmed = sum(b["status"] == "confirmed" for b in bookings)
+    capacity = tour_capacity()
+    print(f"  apologies received      {burst.apologies()}")
+    print(f"  bookings {len(bookings)}: confirmed {confirmed} of {capacity} seats, "
+          f"overbooked {max(0, confirmed - capacity)}")  # fmt: skip
+    print(f"  unanswered steps        {burst.unanswered}")
+    print(f"  bot log lines           error {logs['error']}, warning {logs['warning']}, "
+          f"critical {logs['critical']}, non-JSON {logs['non-JSON']}")  # fmt: skip
+    _print_log_lines(logs)
+    rate = burst.reporters / seconds
+    print(f"  {seconds:.1f} s: {rate:.1f} complete RSVPs/s, {rate * 8:.0f} updates/s")
+
+
+async def kill_mid_burst(reporters: int, seed: int) -> None:
+    """One bot, SIGKILLed during the consent presses, restarted on the same file and API."""
+    rng = random.Random(seed)
+    kill_at = rng.randint(reporters * 2 // 5, reporters * 3 // 5) or 1
+    # The fake's server logs each upload the killed bot broke off; that is expected here.
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+    print(f"kill -9 mid-burst: {reporters} reporters x 8 RSVP steps, SIGKILL once "
+          f"{kill_at} consents were answered, restart; unanswered steps sent again")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        db, log = Path(folder) / "bot.sqlite3", Path(folder) / "bot.log"
+        async with fake_apis(1) as (fake,):
+            bot = BotProcess(fake.url, db, log)
+            try:
+                await bot.start()
+                await wait_polling(fake, 0)
+                burst = Burst([fake], reporters)
+                figures = await _burst_with_kill(burst, bot, kill_at)
+                figures["told wait s"] = await _wait_until_told(burst, db, figures["killed at"])
+            finally:
+                await bot.stop()
+            _print_kill(burst, figures, db, log_figures([log]))
+
+
+async def _burst_with_kill(burst: Burst, bot: BotProcess, kill_at: int) -> dict[str, float]:
+    """Run the burst; once kill_at consents were answered (more are being booked at that
+    moment: every reporter presses consent as soon as asked), SIGKILL and restart the bot."""
+    figures: dict[str, float] = {}
+    restarted = asyncio.Event()
+
+    def on_consent_answered(answered: int) -> None:
+        if answered == kill_at:
+            bot.kill()
+            figures["killed at"] = time.perf_counter()
+            figures["consents pressed"] = len(burst.consented)
+            restarted.set()
+
+    async def restart() -> None:
+        await restarted.wait()
+        assert bot.process is not None
+        await bot.process.wait()
+        await bot.start()
+        figures["down s"] = await wait_polling(burst.fakes[0], 1)
+        burst.restarted_at = time.perf_counter()
+
+    burst.on_consent_answered = on_consent_answered
+    restarter = asyncio.create_task(restart())
+    figures["burst s"] = await burst.run()
+    await restarter
+    return figures
+
+
+async def _wait_until_told(burst: Burst, db: Path, killed_at: float) -> float:
+    """Wait until every booked reporter was told, or the last backup is surely out."""
+    started = time.perf_counter()
+    deadline = killed_at + BACKUP_DELAY_S + OUTBOX_MARGIN_S
+    while time.perf_counter() < deadline and (
+        _never_told(burst, read_bookings(db)) or backups(db)["queued"]
+    ):
+        await asyncio.sleep(1.0)
+    return time.perf_counter() - started
+
+
+def times_told(burst: Burst, bookings: list[sqlite3.Row]) -> list[int]:
+    """For each booking, how many messages to its chat stated it: the check-in code when
+    confirmed, the waitlist sentence when waitlisted (the reporters write in English)."""
+    texts = burst.texts()
+    waitlisted = translator("en").gettext(
+        "You are on the waitlist, number %(position)d. We will tell you if a seat frees up."
+    )
+    markers = {"waitlisted": waitlisted.split("%(position)d")[0]}
+    return [
+        sum(markers.get(b["status"], str(b["code"])) in t for t in texts.get(int(b["chat_id"]), []))
+        for b in bookings
+    ]  # fmt: skip
+
+
+def _never_told(burst: Burst, bookings: list[sqlite3.Row]) -> int:
+    """Bookings whose reporter was never told of them."""
+    return sum(n == 0 for n in times_told(burst, bookings))
+
+
+def _lost(burst: Burst, bookings: list[sqlite3.Row]) -> int:
+    """Reporters who pressed consent, have no booking and were not told it was closed."""
+    booked = {int(b["chat_id"]) for b in bookings}
+    closed = translator("en").gettext("RSVPs for this tour are closed.")
+    texts = burst.texts()
+    return sum(
+        c not in booked and not any(closed in t for t in texts.get(c, [])) for c in burst.consented
+    )
+
+
+def _print_kill(burst: Burst, figures: dict[str, float], db: Path, logs: Counter[str]) -> None:
+    bookings = read_bookings(db)
+    confirmed = sum(b["status"] == "confirmed" for b in bookings)
+    capacity, never_told = tour_capacity(), _never_told(burst, bookings)
+    print(f"  killed {figures['killed at'] - (burst.started or 0):.1f} s into the burst; "
+          f"with {figures['consents pressed']:.0f} consents pressed; polling again "
+          f"{figures.get('down s', 0):.1f} s later")  # fmt: skip
+    print(f"  reporters who pressed consent {len(burst.consented)}, steps sent again "
+          f"{burst.resends}, unanswered steps {burst.unanswered}")  # fmt: skip
+    print(f"  bookings {len(bookings)}: confirmed {confirmed} of {capacity} seats, "
+          f"overbooked {max(0, confirmed - capacity)}")  # fmt: skip
+    print(f"  lost (pressed consent, no booking, not told closed)   {_lost(burst, bookings)}")
+    print(f"  booked but never told (waited {figures['told wait s']:.0f} s after the burst)   "
+          f"{never_told}")  # fmt: skip
+    twice = sum(n > 1 for n in times_told(burst, bookings))
+    print(f"  told their booking twice or more (a backup after a reply)   {twice}")
+    copies = backups(db)
+    print(f"  confirmation backups: settled by the reply {copies['settled']}, sent by the "
+          f"outbox {copies['sent']}, still queued {copies['queued']}")  # fmt: skip
+    print(f"  apologies received      {burst.apologies()}")
+    print(f"  bot log lines           error {logs['error']}, warning {logs['warning']}, "
+          f"non-JSON {logs['non-JSON']}, duplicate updates ignored "
+          f"{logs['duplicates ignored']}")  # fmt: skip
+    _print_log_lines(logs)
+
+
+def _print_log_lines(logs: Counter[str]) -> None:
+    """Each distinct warning or error the bots logged, with how often."""
+    for line, count in logs.most_common():
+        if line.startswith(("warning:", "error:", "critical:")):
+            print(f"    {count:4} x {line}")
+
+
 # main -------------------------------------------------------------------------------
 
 
+def webhook_figures(payloads: int) -> None:
+    """Status codes of the hostile payloads; 500s are the figure that matters."""
+    logging.getLogger("bot.channels.web").setLevel(logging.ERROR)  # one line per refusal
+    statuses = asyncio.run(webhook_payloads(payloads))
+    codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
+    print(f"webhook, {payloads:,} generated hostile payloads: {codes}")
+    print(f"  500s: {statuses.get(500, 0)} (expected 0)")
+
+
+def parts(args: argparse.Namespace) -> dict[str, Callable[[], None]]:
+    """Every part of the bench by name, in the order they run."""
+    return {
+        "reload": broken_reloads,
+        "startup": start_up_faults,
+        "inputs": long_inputs,
+        "webhook": lambda: webhook_figures(args.payloads),
+        "two-bots": lambda: asyncio.run(two_bots(args.reporters or 250)),
+        "kill9": lambda: asyncio.run(kill_mid_burst(args.reporters or 300, args.seed)),
+    }
+
+
 def main() -> None:
-    """Print every figure, or one long-input figure as JSON for the parent process."""
+    """Print every figure (or one part's), or one long-input figure as JSON for the parent."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--payloads", type=int, default=1000)
-    parser.add_argument("--reloads-only", action="store_true", help="only the /reload figures")
+    parser.add_argument("--reporters", type=int, help="two-bots: 250, kill9: 300")
+    parser.add_argument("--seed", type=int, default=13, help="picks the moment of the kill")
+    parser.add_argument("--only", choices=PARTS, help="run one part")
     parser.add_argument("--one-input", nargs=2, metavar=("KIND", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_input:
@@ -339,16 +744,9 @@ def main() -> None:
         print(json.dumps(asyncio.run(answer_once(kind, int(size)))))
         return
     started = time.perf_counter()
-    broken_reloads()
-    if args.reloads_only:
-        return
-    start_up_faults()
-    long_inputs()
-    logging.getLogger("bot.channels.web").setLevel(logging.ERROR)  # one line per refusal
-    statuses = asyncio.run(webhook_payloads(args.payloads))
-    codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
-    print(f"webhook, {args.payloads:,} generated hostile payloads: {codes}")
-    print(f"  500s: {statuses.get(500, 0)} (expected 0)")
+    for name, run in parts(args).items():
+        if args.only in (None, name):
+            run()
     print(f"total {time.perf_counter() - started:.0f} s")
 
 

@@ -48,7 +48,9 @@ def free_port() -> int:
 
 
 class FakeBotAPI:
-    def __init__(self) -> None:
+    def __init__(self, first_update_id: int = 1) -> None:
+        # Fakes standing for one bot's traffic split between processes number their updates
+        # apart, as Telegram's update ids are unique per bot.
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.calls: list[Call] = []
@@ -57,7 +59,7 @@ class FakeBotAPI:
         self.updates: list[dict[str, Any]] = []
         self.pushed_at: dict[int, float] = {}
         self.failures: dict[str, list[int]] = {}  # method -> retry_after seconds, one per call
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(first_update_id)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._changed = asyncio.Condition()
