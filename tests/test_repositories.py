@@ -125,3 +125,16 @@ async def test_outbox_after_a_crash_sends_each_message_once(
     assert sorted(sender.received.values()) == [1] * 200
     await restarted.db.close()
     repos.db = restarted.db  # closed already; the fixture closes it again harmlessly
+
+
+async def test_two_processes_starting_together_migrate_a_new_file_once(tmp_path: Path) -> None:
+    from bot.storage.database import MIGRATIONS, Database
+
+    path = tmp_path / "new.db"
+    first, second = await asyncio.gather(Database.open(path), Database.open(path))
+    try:
+        row = await second.fetchone("PRAGMA user_version")
+        assert row is not None and row[0] == len(MIGRATIONS)
+    finally:
+        await first.close()
+        await second.close()

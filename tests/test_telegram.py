@@ -299,3 +299,14 @@ async def test_due_reminders_are_delivered_once_on_telegram(app: App, fake: Fake
         await telegram.application.shutdown()
     reminders = texts(fake, 4242)
     assert len(reminders) == 2 and all("Rappel" in r for r in reminders)
+
+
+def test_a_forged_update_with_a_non_text_name_still_becomes_a_message() -> None:
+    from telegram import Bot, Update
+
+    from bot.channels.telegram import incoming
+
+    data = update(77, "Shangshan")
+    data["message"]["from"]["first_name"] = 5
+    msg = incoming(Update.de_json(data, Bot(TOKEN)))
+    assert msg is not None and msg.text == "Shangshan" and msg.display_name == ""

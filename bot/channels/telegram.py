@@ -18,6 +18,7 @@ from telegram import (
     LinkPreviewOptions,
     Message,
     Update,
+    User,
 )
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -61,10 +62,16 @@ def incoming(update: Update) -> Incoming | None:
         str(message.message_id) if message and not query else None,
         hint,
         str(update.update_id),
-        user.full_name[:100],
+        _name(user),
         _quoted(message) if query is None else "",
         chat.type != chat.PRIVATE,
     )
+
+
+def _name(user: User) -> str:
+    """The person's name for staff (a forged update may carry a non-text first_name)."""
+    parts = (user.first_name, user.last_name)
+    return " ".join(p for p in parts if isinstance(p, str) and p)[:100]
 
 
 def _membership(update: Update, hint: str | None) -> Incoming | None:

@@ -372,7 +372,8 @@ class RsvpFeature:
         """The confirmation again, queued with the booking in one transaction and settled
         once the reply is delivered: a crash in between cannot leave someone booked and
         never told."""
-        key = f"confirmation:{booking.id}:{self.clock().timestamp()}"
+        # The same booking pressed again gives the same key: queued once, settled once.
+        key = f"confirmation:{booking.id}:{booking.code}:{booking.status}"
         reply.meta[SETTLES] = key
         return replace(_to(booking, reply, "confirmation", key), delay_s=BACKUP_DELAY_S)
 

@@ -312,11 +312,35 @@ async def _configure(connection: aiosqlite.Connection) -> None:
 
 
 async def migrate(connection: aiosqlite.Connection) -> None:
-    """Run the migrations this database has not run yet, each in its own transaction."""
+    """Run the migrations this database has not run yet, each in its own transaction.
+
+    The version is read inside the write lock: two processes starting together on a new
+    file would otherwise both run the same migration ("table … already exists")."""
+    for number, migration in enumerate(MIGRATIONS, start=1):
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            if await _version(connection) < number:
+                for statement in statements(migration):
+                    await connection.execute(statement)
+                await connection.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+
+
+async def _version(connection: aiosqlite.Connection) -> int:
     async with connection.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    for number, statement in enumerate(MIGRATIONS[version:], start=version + 1):
-        await connection.executescript(
-            f"BEGIN IMMEDIATE; {statement}; PRAGMA user_version = {number}; COMMIT;"
-        )
+    return int(row[0]) if row else 0
+
+
+def statements(script: str) -> list[str]:
+    """A migration's SQL statements, one by one (execute runs one at a time)."""
+    found, current = [], ""
+    for piece in script.split(";"):  # a ";" inside a string literal stays in its statement
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    return [s for s in found if s.strip(" ;\n")]
