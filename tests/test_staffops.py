@@ -208,7 +208,7 @@ def test_human_requests_are_recognised_in_all_eight_languages(
                 translator("en"), False)  # fmt: skip
 
     def detect_intent(text: str) -> str | None:
-        return detector(turn, text)
+        return asyncio.run(detector(turn, text))
 
     asks = [
         "I need to talk to someone", "我要找工作人员", "Je voudrais parler à quelqu'un",

@@ -60,7 +60,7 @@ class Turn:
 
 Handler = Callable[[Turn, str], Awaitable[list[Reply]]]
 PressHandler = Callable[[Turn, Press], Awaitable[list[Reply]]]
-IntentDetector = Callable[["Turn", str], str | None]
+IntentDetector = Callable[["Turn", str], Awaitable[str | None]]
 ForgetHook = Callable[[str, str], Awaitable[None]]
 ExportHook = Callable[[str, str], Awaitable[dict[str, list[dict[str, Any]]]]]
 # Returns None when the replied-to message is none of the handler's business.
@@ -170,7 +170,7 @@ class Dispatcher:
         for feature in features:
             feature.register(self.registry)
         self.staff_ids = staff_ids
-        self.detect_intent = detect_intent or (lambda turn, text: None)
+        self.detect_intent = detect_intent or _no_intent
         self.staff_chats = staff_chats  # "telegram:-100123": groups where staff data may go
 
     def is_staff(self, msg: Incoming) -> bool:
@@ -250,7 +250,7 @@ class Dispatcher:
         return await handler.on_text(turn, form, text)
 
     async def _free_text(self, turn: Turn, text: str) -> list[Reply]:
-        intent = self.detect_intent(turn, text) if text else None
+        intent = await self.detect_intent(turn, text) if text else None
         handler = self.registry.intents.get(intent) if intent else None
         if handler is None:
             handler = self.registry.fallback
@@ -267,3 +267,8 @@ class Dispatcher:
 def _is_number(text: str) -> bool:
     """ASCII digits only: "²" and "①" are digits to str.isdigit, not to int()."""
     return 0 < len(text) <= MAX_CHOICE_DIGITS and text.isascii() and text.isdigit()
+
+
+async def _no_intent(turn: Turn, text: str) -> str | None:
+    """The detector when none is configured: every text is a question."""
+    return None

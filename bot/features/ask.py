@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.core.dispatcher import Command, Handler, Registry, Turn
 from bot.core.payloads import Press, encode
 from bot.core.types import Button, Channel, Reply
@@ -83,7 +85,8 @@ class AskFeature:
         small_talk = self._small_talk(turn, query.all_terms)
         if small_talk is not None:
             return [small_talk]
-        outcome = self.knowledge.ask(text, context(turn))
+        # Off the event loop: the model may run (tens of ms) while other chats go on.
+        outcome = await asyncio.to_thread(self.knowledge.ask, text, context(turn))
         self._remember(turn, outcome, text)
         await self._count(turn, outcome, text)
         reply = answers.outcome_reply(outcome, self.knowledge, turn.t)

@@ -3,6 +3,8 @@ menu) before it is read as a question about a topic."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.core.dispatcher import Turn
 from bot.knowledge.model import Answer, AskContext
 from bot.knowledge.service import KnowledgeService
@@ -37,10 +39,14 @@ class IntentDetector:
     def __init__(self, knowledge: KnowledgeService) -> None:
         self.knowledge = knowledge
 
-    def __call__(self, turn: Turn, text: str) -> str | None:
+    async def __call__(self, turn: Turn, text: str) -> str | None:
         """'language', 'human', 'tours', 'plan', or None for a question."""
         if text.strip(_TRIM).casefold() in LANGUAGE_WORDS:
             return "language"
+        # Off the event loop: the model may run (tens of ms) while other chats go on.
+        return await asyncio.to_thread(self._scored, turn, text)
+
+    def _scored(self, turn: Turn, text: str) -> str | None:
         match = self.knowledge.intent(text)
         if match is None:
             return None
