@@ -57,7 +57,7 @@ INPUT_TIMEOUT_S = 30.0
 INPUT_MEMORY_LIMIT = 4 * 2**30  # a runaway case fails with MemoryError, not the machine
 SECRET = "bench-Secret_1"
 TOKEN = "123456:BENCH-token"
-PARTS = ("reload", "startup", "inputs", "webhook", "two-bots", "kill9")
+PARTS = ("reload", "startup", "inputs", "dispatcher", "webhook", "two-bots", "kill9")
 WORDS = "Shangshan Wuzhou 义乌 market hours getting there Lizu опера horaires 上山".split()
 
 
@@ -709,6 +709,55 @@ def _print_log_lines(logs: Counter[str]) -> None:
 # main -------------------------------------------------------------------------------
 
 
+def hostile_dispatcher(count: int = 10_000, seed: int = 7) -> None:
+    """Generated hostile text and forged presses through the whole bot (App.handle)."""
+    print(f"dispatcher, {count:,} generated hostile inputs (text, forged presses, numbers)")
+    rng = random.Random(seed)
+    inputs = [_hostile_input(rng) for _ in range(count)]
+    figures = asyncio.run(_through_the_bot(inputs))
+    print("  " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+
+
+def _hostile_input(rng: random.Random) -> tuple[str, str | None]:
+    """One generated message: random characters, a forged press, a number or a named case."""
+    kind = rng.randrange(4)
+    if kind == 0:
+        size = rng.choice([1, 5, 40, 300, 3000])
+        return "".join(chr(rng.randrange(1, 0x2FFFF)) for _ in range(size)), None
+    if kind == 1:
+        args = [str(rng.randrange(10 ** rng.randrange(1, 30))) for _ in range(rng.randrange(4))]
+        kind_name = rng.choice(["plan", "rsvp", "topic", "menu", "lang", "bcast", "zz"])
+        return "", ":".join([kind_name, "v1", *args])
+    if kind == 2:
+        return rng.choice(["²", "①", "٣", "9" * 4301, "/language EN", "/checkin", "１２"]), None
+    return str(rng.randrange(-10, 10**6)), None
+
+
+async def _through_the_bot(inputs: list[tuple[str, str | None]]) -> dict[str, object]:
+    """Answer every input as a fresh person every 10 messages; count what went wrong."""
+    apologies = {translator(lang).gettext("Sorry, something went wrong on my side. Please "
+                                          "try again.") for lang in LANGUAGES}  # fmt: skip
+    counts = {"unhandled": 0, "apologies": 0, "empty": 0}
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as name:
+        app = await build_app(Config(db_path=f"{name}/hostile.db"))
+        for number, (text, payload) in enumerate(inputs):
+            user = f"h{number // 10}"  # ten messages each: the flood guard stays out of it
+            started = time.perf_counter()
+            try:
+                replies = await app.handle(Incoming(Channel.CONSOLE, user, user, text, payload))
+            except Exception:
+                counts["unhandled"] += 1
+                continue
+            times.append(time.perf_counter() - started)
+            counts["empty"] += not replies or any(not r.text.strip() for r in replies)
+            counts["apologies"] += any(r.text in apologies for r in replies)
+        await app.close()
+    times.sort()
+    p50, p99 = (times[int(len(times) * q)] * 1000 for q in (0.5, 0.99))
+    return {**counts, "p50 ms": round(p50, 1), "p99 ms": round(p99, 1)}
+
+
 def webhook_figures(payloads: int) -> None:
     """Status codes of the hostile payloads; 500s are the figure that matters."""
     logging.getLogger("bot.channels.web").setLevel(logging.ERROR)  # one line per refusal
@@ -724,6 +773,7 @@ def parts(args: argparse.Namespace) -> dict[str, Callable[[], None]]:
         "reload": broken_reloads,
         "startup": start_up_faults,
         "inputs": long_inputs,
+        "dispatcher": hostile_dispatcher,
         "webhook": lambda: webhook_figures(args.payloads),
         "two-bots": lambda: asyncio.run(two_bots(args.reporters or 250)),
         "kill9": lambda: asyncio.run(kill_mid_burst(args.reporters or 300, args.seed)),
