@@ -59,13 +59,25 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    """Every command and its options."""
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="Jinhua International Communication Center press bot. "
         "With no command: run on Telegram if TELEGRAM_TOKEN is set, else the console chat.",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add in (_run_and_chat, _ask_and_eval, _plan, _rsvp):
+        add(sub)
+    cli_broadcast.add_commands(sub)
+    _wechat(sub)
+    _kb(sub)
+    return parser
 
+
+Commands = Any  # argparse's subparsers action (a private type)
+
+
+def _run_and_chat(sub: Commands) -> None:
     run = sub.add_parser("run", help="run the bot (console chat when no token is configured)")
     run.add_argument(
         "--webhook",
@@ -79,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     chat_cmd.add_argument("--user", default="local", help="who you are (play several people)")
     chat_cmd.set_defaults(handler=_cmd_chat, offline_notice=False)
 
+
+def _ask_and_eval(sub: Commands) -> None:
     ask = sub.add_parser("ask", help="answer one question, or a batch of JSON lines")
     ask.add_argument("question", nargs="*", help="the question")
     ask.add_argument("--lang", help="the asker's language")
@@ -96,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--errors", action="store_true", help="list the questions it got wrong")
     evaluate.set_defaults(handler=_cmd_eval)
 
+
+def _plan(sub: Commands) -> None:
     plan = sub.add_parser("plan", help="a day plan across interview sites (offline)")
     plan.add_argument("sites", nargs="+", metavar="SITE", help="route ids, e.g. shangshan-site")
     plan.add_argument("--date", help="YYYY-MM-DD (default: today in Jinhua)")
@@ -105,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--ics", metavar="FILE", help="also write the calendar file here")
     plan.set_defaults(handler=_cmd_plan)
 
+
+def _rsvp(sub: Commands) -> None:
     rsvp = sub.add_parser("rsvp", help="media-tour RSVPs (staff)")
     rsvp_sub = rsvp.add_subparsers(title="rsvp commands", metavar="RSVP_COMMAND", required=True)
     listing = rsvp_sub.add_parser("list", help="who is coming to a tour")
@@ -120,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     checkin.add_argument("--json", action="store_true")
     checkin.set_defaults(handler=_cmd_rsvp_checkin)
 
-    cli_broadcast.add_commands(sub)
+
+def _wechat(sub: Commands) -> None:
     wechat = sub.add_parser("wechat", help="WeChat Official Account tools (staff)")
     wechat_sub = wechat.add_subparsers(title="wechat commands", metavar="WECHAT_COMMAND",
                                        required=True)  # fmt: skip
@@ -129,13 +148,14 @@ def _parser() -> argparse.ArgumentParser:
     menu.add_argument("--dry-run", action="store_true", help="print the menu JSON, send nothing")
     menu.set_defaults(handler=_cmd_wechat_menu)
 
+
+def _kb(sub: Commands) -> None:
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(title="kb commands", metavar="KB_COMMAND", required=True)
     check = kb_sub.add_parser("check", help="validate knowledge/ and show coverage by language")
     check.add_argument("--dir", type=Path, help="knowledge folder (default: ./knowledge)")
     check.set_defaults(handler=_cmd_kb_check)
     cli_staffops.add_commands(sub, kb_sub)
-    return parser
 
 
 # run / chat -------------------------------------------------------------------------

@@ -182,6 +182,10 @@ class KnowledgeIndex:
                 for part in re.split(r"[()（）]", name):
                     if part.strip():
                         self._add_name(index, part)
+        self._index_words_for_typos_and_stems()
+
+    def _index_words_for_typos_and_stems(self) -> None:
+        """Words by length (typo look-ups) and by their stems in their own language."""
         self._by_length: dict[int, list[str]] = defaultdict(list)
         self._by_stem: dict[str, list[str]] = defaultdict(list)
         for term in self._postings:
