@@ -412,3 +412,23 @@ async def test_tour_deep_link_shows_the_tour_with_its_stops(app: App) -> None:
     payloads = [b.payload for b in replies[-1].buttons]
     assert payloads[0] == "rsvp:v1:jinhua-heritage-and-industry:join"
     assert "topic:v1:wuzhou-ancient-city" in payloads and replies[-1].lang == "ar"
+
+
+async def test_a_greeting_with_an_introduction_is_welcomed_not_refused(app: App) -> None:
+    replies = await app.handle(say("Bonjour ! Je suis journaliste à RFI.", hint="fr"))
+    refusal = translator("fr").gettext(
+        "Sorry, I can't help with that. I can answer questions about these topics:"
+    )
+    assert replies[-1].lang == "fr" and replies[-1].text != refusal
+    assert replies[-1].buttons[0].payload == "menu:v1:route"
+
+
+async def test_ok_and_no_are_not_taken_as_a_name_and_no_skips_the_phone(app: App) -> None:
+    tours = await app.handle(say("/tours"))
+    join = next(b.payload for b in tours[-1].buttons if b.payload.endswith(":join"))
+    await app.handle(say("", payload=join))
+    again = await app.handle(say("ok"))
+    assert "Please type the answer itself" in again[-1].text and "name" in again[-1].text
+    for answer in ("Ana Pérez", "EFE", "camera", "no"):
+        replies = await app.handle(say(answer))
+    assert "interpreter" in replies[-1].text  # "no" skipped the optional phone number

@@ -13,7 +13,7 @@ from bot.features.intents import context
 from bot.i18n import N_
 from bot.knowledge.engine import analyse
 from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, PLAN_PHRASES, THANKS
-from bot.knowledge.model import Ambiguous, Answer, Outcome
+from bot.knowledge.model import Ambiguous, Answer, NoMatch, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.staffops.questions import QuestionsService
 
@@ -90,6 +90,8 @@ class AskFeature:
         self._remember(turn, outcome, text)
         await self._count(turn, outcome, text)
         reply = answers.outcome_reply(outcome, self.knowledge, turn.t)
+        if _introduction_only(outcome, query.all_terms, text):
+            reply = welcome(turn)  # "Bonjour ! Je suis journaliste à RFI." asks nothing yet
         if isinstance(outcome, Answer) and any(p <= query.all_terms for p in PLAN_PHRASES):
             # "we're planning a shoot: what's at Wuzhou?" is answered, and the plan offered
             plan = Button(turn.t.gettext(PLAN_OFFER), encode(PLAN, "new"))
@@ -124,6 +126,17 @@ class AskFeature:
         if content and content <= GREETINGS | THANKS:
             return welcome(turn)
         return None
+
+
+def _introduction_only(outcome: Outcome, terms: frozenset[str], text: str) -> bool:
+    """A greeting with a few words about oneself and no question: welcome, not "can't help"."""
+    return (
+        isinstance(outcome, NoMatch)
+        and outcome.facet is None
+        and outcome.confusable is None
+        and bool(terms & GREETINGS)
+        and not any(mark in text for mark in "?？؟")
+    )
 
 
 def didnt_understand(turn: Turn) -> Reply:

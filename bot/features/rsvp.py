@@ -37,6 +37,13 @@ SAMPLE_NOTE = N_("Sample tour: an example of what the centre offers, not yet ope
 STATUS_LABELS = {"confirmed": N_("confirmed"), "waitlisted": N_("waitlisted"),
                  "cancelled": N_("cancelled")}  # fmt: skip
 TOO_LONG = N_("Please answer in %(count)d characters or fewer, and not empty.")
+NOT_AN_ANSWER = N_("Please type the answer itself (or tap Cancel to stop).")
+# Yes, no and ok in the eight languages: replies to the bot, never a name or an outlet.
+YES_NO = frozenset(
+    {"ok", "okay", "yes", "no", "oui", "non", "d'accord", "si", "sí", "vale", "sim", "não",
+     "nao", "да", "нет", "ок", "ndiyo", "hapana", "sawa", "好", "好的", "是", "是的", "不",
+     "不是", "否", "没有", "نعم", "لا", "حسنا"}
+)  # fmt: skip
 CSV_HEADERS = (
     N_("Check-in code"), N_("Status"), N_("Waitlist position"), N_("Name"), N_("Media outlet"),
     N_("Role"), N_("Contact"), N_("Language"), N_("Checked in"),
@@ -301,6 +308,11 @@ class RsvpFeature:
         answer = " ".join(text.split())
         if not answer or len(answer) > limit:
             return [self._ask(form, turn.t, turn.t.gettext(TOO_LONG) % {"count": limit})]
+        if answer.strip(".!。！").casefold() in YES_NO and step in ("name", "outlet", "role"):
+            # "ok" or "no" is a reply to the bot, not a name: ask again, saying what is wanted.
+            return [self._ask(form, turn.t, turn.t.gettext(NOT_AN_ANSWER))]
+        if answer.strip(".!。！").casefold() in YES_NO and step == "contact":
+            answer = ""  # "no" to an optional phone number skips it
         if step.startswith("q:"):
             answers = {**form.data.get("answers", {}), step[2:]: answer}
             turn.form = form.at(self._next_step(form), answers=answers)
