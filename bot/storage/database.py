@@ -216,6 +216,7 @@ MIGRATIONS: tuple[str, ...] = (
 
 # A second process on the same file waits this long for the write lock before failing.
 BUSY_TIMEOUT_MS = 5000
+WAL_ATTEMPTS = 100  # 5 s, like the busy timeout
 
 
 class Database:
@@ -305,10 +306,23 @@ class Database:
 async def _configure(connection: aiosqlite.Connection) -> None:
     connection.row_factory = sqlite3.Row
     await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    await connection.execute("PRAGMA journal_mode=WAL")
+    await _wal(connection)
     # WAL with synchronous=NORMAL never corrupts; a power cut may lose the last instant.
     await connection.execute("PRAGMA synchronous=NORMAL")
     await connection.execute("PRAGMA foreign_keys=ON")
+
+
+async def _wal(connection: aiosqlite.Connection) -> None:
+    """Switch to WAL; SQLite answers "locked" at once, without waiting, while another
+    process on a new file switches it at the same moment, so try again for a while."""
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == WAL_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05)
 
 
 async def migrate(connection: aiosqlite.Connection) -> None:
