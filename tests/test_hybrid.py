@@ -229,3 +229,18 @@ def test_boilerplate_shared_by_topics_is_not_a_semantic_phrase(
 
     texts = [p.text for p in all_phrases(knowledge.topics()) if not p.is_query]
     assert "（本条目中的中文名称为暂译，尚待官方确认。）" not in texts
+
+
+def test_the_model_is_spent_only_on_text_in_our_languages_scripts() -> None:
+    from bot.knowledge.engine import mostly_our_scripts
+
+    for text in (
+        "Where is Yiwu market?",
+        "上山遗址在哪里",
+        "Где Иу?",
+        "أين سوق ييوو؟",
+        "Shangshan 上山",
+    ):
+        assert mostly_our_scripts(text), text
+    for noise in ("𨼷𢂸𣍾𦳉𡈩", "🙂🙂🙂", "", "ᚪᚢᚦᚨ ᛗᛁ", "안녕하세요 반갑습니다"):
+        assert not mostly_our_scripts(noise), noise

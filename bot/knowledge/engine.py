@@ -393,6 +393,8 @@ class KnowledgeIndex:
         if self.embedder is None:
             return None
         text = text[:MAX_QUERY_CHARS]
+        if not mostly_our_scripts(text):
+            return None  # noise in other scripts cannot become one of our answers: no model
         vector = self._recent.get(text)
         if vector is None:
             self.embedded_queries += 1
@@ -594,3 +596,18 @@ class _Lazy:
             self._value = self._index.embed_similarity(self.text)
             self._done = True
         return self._value
+
+
+def mostly_our_scripts(text: str) -> bool:
+    """Whether at least half the letters are in the scripts of the bot's eight languages
+    (Latin, Cyrillic, Arabic, the common CJK blocks); random or other-script text is not."""
+    letters = ours = 0
+    for char in text:
+        if char.isalpha():
+            letters += 1
+            ours += (
+                char.isascii()
+                or "\u00c0" <= char <= "\u04ff"
+                or ("\u0600" <= char <= "\u06ff" or "\u3400" <= char <= "\u9fff")
+            )
+    return letters > 0 and 2 * ours >= letters
