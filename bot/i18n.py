@@ -137,5 +137,22 @@ def resolve_language(
     """The reply language: the /language choice, else the language of a whole sentence the
     person wrote (a Swahili sentence from a phone set to English gets Swahili), else the
     language of the conversation so far ("ok", "2", a name never switch it), else the
-    platform's language, else English."""
-    return saved or detect_language(text, latin) or previous or supported(hint) or DEFAULT_LANGUAGE
+    platform's language, else the script of a first short message ("Здравствуйте!" on the
+    console), else English."""
+    return (
+        saved
+        or detect_language(text, latin)
+        or previous
+        or supported(hint)
+        or script_language(text)
+        or DEFAULT_LANGUAGE
+    )
+
+
+def script_language(text: str) -> str | None:
+    """The one language of ours a script belongs to (Han, Arabic, Cyrillic), however short."""
+    counts = script_counts(text[:MAX_DETECT_CHARS])
+    script = max(counts, key=lambda k: counts[k])
+    if counts[script] == 0 or script == "latin":
+        return None
+    return {"han": "zh", "arabic": "ar", "cyrillic": "ru"}[script]

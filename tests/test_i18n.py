@@ -124,3 +124,11 @@ def test_dates_are_formatted_for_the_locale() -> None:
     moment = datetime(2026, 12, 3, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert "2026" in translator("zh").datetime(moment) and "12" in translator("zh").datetime(moment)
     assert "déc" in translator("fr").datetime(moment)
+
+
+def test_a_first_short_message_in_a_telling_script_sets_the_language() -> None:
+    assert resolve_language(None, None, "Здравствуйте!") == "ru"
+    assert resolve_language(None, None, "你好") == "zh"
+    assert resolve_language(None, None, "مرحبا") == "ar"
+    assert resolve_language(None, "en", "婺州古城") == "en"  # a name from an English phone
+    assert resolve_language(None, None, "婺州古城", previous="fr") == "fr"  # nor mid-way
