@@ -244,3 +244,10 @@ def test_the_model_is_spent_only_on_text_in_our_languages_scripts() -> None:
         assert mostly_our_scripts(text), text
     for noise in ("𨼷𢂸𣍾𦳉𡈩", "🙂🙂🙂", "", "ᚪᚢᚦᚨ ᛗᛁ", "안녕하세요 반갑습니다"):
         assert not mostly_our_scripts(noise), noise
+
+
+def test_an_arabic_follow_up_starting_with_and_finds_its_facet(knowledge: KnowledgeService) -> None:
+    from bot.knowledge.model import Answer, AskContext
+
+    outcome = knowledge.ask("وكيف أصل إليها من المطار؟", AskContext("yiwu-trade-city"))
+    assert isinstance(outcome, Answer) and outcome.facet == "getting_there"

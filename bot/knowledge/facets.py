@@ -19,12 +19,17 @@ class Trigger:
 
 
 TYPO_MIN_LENGTH = 6
+# Written joined to the next word in Arabic: "and", "so". A follow-up often starts with one.
+ARABIC_CONJUNCTIONS = ("و", "ف")
 
 
 def _match(term: str, query_terms: frozenset[str]) -> str | None:
     """The question's term that is this trigger term, exactly or with one typo."""
     if term in query_terms:
         return term
+    for conjunction in ARABIC_CONJUNCTIONS:  # "وكيف أصل" is "and how do I get": كيف أصل
+        if conjunction + term in query_terms:
+            return conjunction + term
     if len(term) < TYPO_MIN_LENGTH:
         return None
     for candidate in query_terms:
