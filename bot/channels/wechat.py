@@ -233,12 +233,11 @@ class WeChatChannel:
             await self._delivered(replies)
 
     async def _turn(self, msg: wp.WeChatMessage) -> list[Reply]:
-        """The replies for the sender (others' notices are the outbox's)."""
+        """The replies for the sender (notices for others go through the outbox)."""
         incoming = await self.to_incoming(msg)
         if isinstance(incoming, str):
             return [await self._polite(msg.from_user, incoming)]
-        replies = await self._handle(incoming) if incoming else []
-        return [r for r in replies if _for_sender(r, msg.from_user)]
+        return await self._handle(incoming) if incoming else []
 
     async def to_incoming(self, msg: wp.WeChatMessage) -> Incoming | str | None:
         """The core's Incoming, an untranslated polite answer, or None when nothing is due."""
@@ -326,12 +325,6 @@ class WeChatChannel:
             if result != SENT:
                 log.warning("WeChat continuation to %s not sent: %s", openid, result.reason)
                 break
-
-
-def _for_sender(reply: Reply, openid: str) -> bool:
-    """Whether a reply is for the person who wrote (not a notice for someone else)."""
-    to = reply.recipient
-    return to is None or (to.channel == Channel.WECHAT and to.chat_id == openid)
 
 
 async def read_limited(request: Request, limit: int) -> bytes | None:

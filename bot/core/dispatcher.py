@@ -258,11 +258,6 @@ class Dispatcher:
             return [replies.unknown_command(turn.lang, "?")]
         return await handler(turn, text)
 
-    async def forget(self, channel: str, user_id: str) -> None:
-        """Run every feature's /forget hook for one person."""
-        for hook in self.registry.forget_hooks:
-            await hook(channel, user_id)
-
 
 def _is_number(text: str) -> bool:
     """ASCII digits only: "²" and "①" are digits to str.isdigit, not to int()."""

@@ -76,7 +76,5 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     location: Location | None = None
     attachment: Attachment | None = None
-    # Someone other than the sender, e.g. the reporter promoted from a waitlist.
-    recipient: Recipient | None = None
     # Why the core answered as it did; channels ignore it, tests and `ask --json` read it.
     meta: dict[str, object] = field(default_factory=dict, compare=False)

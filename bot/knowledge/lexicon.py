@@ -121,15 +121,3 @@ _PLAN_MULTIWORD = (
 PLAN_PHRASES: tuple[frozenset[str], ...] = tuple(
     frozenset(terms(phrase)) for phrase in (*_PLAN_WORDS.split(), *_PLAN_MULTIWORD)
 )
-
-# Requests for the centre's upcoming media tours ("any press trips next week?"). Plural or
-# forward-looking on purpose: "the 2024 Explore Jinhua media tour" is a knowledge topic.
-_TOUR_REQUESTS = (
-    "press trips", "upcoming tours", "upcoming tour", "next tour", "next press trip", "rsvp",
-    "book a seat", "join a tour", "报名采风", "下次采风", "近期采风", "采风报名",
-    "voyages de presse", "prochain voyage de presse", "viajes de prensa",
-    "próximo viaje de prensa", "пресс-туры", "ближайший пресс-тур", "записаться на пресс-тур",
-    "الجولات الإعلامية القادمة", "viagens de imprensa", "próxima viagem de imprensa",
-    "ziara zijazo", "kujiandikisha kwa ziara",
-)  # fmt: skip
-TOUR_PHRASES: tuple[frozenset[str], ...] = tuple(frozenset(terms(p)) for p in _TOUR_REQUESTS)
