@@ -56,6 +56,11 @@ def test_stems_join_inflected_forms() -> None:
             "Comment aller au village de Lizu ?",
             "lizu-village",
         ),
+        (  # the place is named in the introduction; the question alone names none
+            "Habari! Mimi ni mwanablogu kutoka Arusha, nipo Jinhua kwa siku tatu. Nataka "
+            "kuzuru Jimingshan Community ambapo wageni wanaishi. Nianzie wapi?",
+            "jimingshan-community",
+        ),
     ],
 )
 def test_greeting_and_self_introduction_do_not_hide_the_question(

@@ -227,6 +227,24 @@ class KnowledgeIndex:
         against it ("how long from the station?", "是免费的吗？")."""
         if isinstance(context, str):
             context = AskContext(context)
+        outcome = self._match_message(text, context)
+        if isinstance(outcome, Answer):
+            return outcome
+        split = main_ask(text)
+        if split is None:
+            return outcome
+        # "Hi! I'm a reporter from Dar es Salaam. I want to visit Jimingshan Community. What
+        # should I do?": the introduction dilutes both layers, so the question is read alone,
+        # as a follow-up to a topic the rest of the message names.
+        ask, rest = split
+        named = self._contained_names(analyse(rest))
+        if named:
+            context = AskContext(self.topics[max(named, key=lambda i: named[i])].id)
+        second = self._match_message(ask, context)
+        return second if isinstance(second, Answer | Ambiguous) else outcome
+
+    def _match_message(self, text: str, context: AskContext | None) -> Outcome:
+        """One reading of the whole text (see match)."""
         query = analyse(text)
         facet, trigger_terms = self.facets.detect(query.all_terms)
         if query.empty or self.scope.off_topic(query.all_terms):
@@ -273,18 +291,7 @@ class KnowledgeIndex:
         sims = similarity.get()
         if sims is None:
             return self.decide(ranked, facet)
-        outcome = self._fused(ranked, sims, facet)
-        ask = main_ask(similarity.text)
-        if isinstance(outcome, Answer) or ask is None:
-            return outcome
-        # "Hi! I'm a photographer from Lagos, staying in Yiwu. Can I film inside the market?":
-        # the introduction dilutes both layers, so the question sentences are read alone.
-        ask_query = analyse(ask)
-        ask_sims = self.embed_similarity(ask)
-        if ask_sims is None or ask_query.empty:
-            return outcome
-        ask_facet, ask_triggers = self.facets.detect(ask_query.all_terms)
-        return self._fused(self.rank(ask_query, ask_triggers), ask_sims, facet or ask_facet)
+        return self._fused(ranked, sims, facet)
 
     def _sure(self, ranked: list[Ranked]) -> bool:
         top = ranked[0]
@@ -571,15 +578,17 @@ _SENTENCE = re.compile(r"[^.!?。！？؟\n]+[.!?。！？؟]*")
 MIN_ASK_CHARS = 8
 
 
-def main_ask(text: str) -> str | None:
+def main_ask(text: str) -> tuple[str, str] | None:
     """The sentences of a longer message that ask something (end with a question mark), or
-    its last sentence; None when the message is one sentence anyway."""
+    its last sentence, and the rest; None when the message is one sentence anyway."""
     parts = [m.group().strip() for m in _SENTENCE.finditer(text[:MAX_QUERY_CHARS])]
     parts = [p for p in parts if len(p) >= MIN_ASK_CHARS]
     if len(parts) < 2:
         return None
     asks = [p for p in parts if p[-1] in "?？؟"] or parts[-1:]
-    return " ".join(asks) if len(asks) < len(parts) else None
+    if len(asks) == len(parts):
+        return None
+    return " ".join(asks), " ".join(p for p in parts if p not in asks)
 
 
 class _Lazy:
