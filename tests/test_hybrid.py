@@ -118,6 +118,24 @@ def test_a_place_sharing_our_name_is_rejected_with_a_note(
     assert outcome.confusable == "wuzhou-ancient-city"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Se puede visitar el yacimiento neolítico de Tianluoshan?",
+        "How many electric cars did Xpeng sell last year?",
+    ],
+)
+def test_a_question_about_a_name_we_do_not_know_is_rejected(
+    knowledge: KnowledgeService, question: str
+) -> None:
+    assert isinstance(knowledge.ask(question), NoMatch)
+
+
+def test_a_home_town_is_not_what_the_question_is_about(knowledge: KnowledgeService) -> None:
+    outcome = knowledge.ask("Hi, I'm Ana from Porto. Can I film inside the Yiwu market?")
+    assert isinstance(outcome, Answer) and outcome.topic_id == "yiwu-trade-city"
+
+
 def test_the_note_is_only_for_the_other_place(knowledge: KnowledgeService) -> None:
     outcome = knowledge.ask("What is Wuzhou Ancient City?")
     assert isinstance(outcome, Answer) and outcome.topic_id == "wuzhou-ancient-city"

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.knowledge import pinyin
-from bot.knowledge.text import MAX_QUERY_CHARS, fold, terms
+from bot.knowledge.text import MAX_QUERY_CHARS, fold, proper_names, terms
 
 
 def test_fold_removes_case_accents_and_control_characters() -> None:
@@ -39,3 +39,8 @@ def test_any_text_tokenises_without_error(text: str) -> None:
     result = terms(text)
     assert all(isinstance(t, str) and t for t in result)
     assert sum(len(t) for t in result) <= 2 * MAX_QUERY_CHARS
+
+
+def test_proper_names_are_capitalised_words_inside_a_sentence() -> None:
+    text = "Hi! Le site de Hemudu, près de Ningbo? I am Tunde from Lagos."
+    assert proper_names(text, frozenset({"from"})) == ("hemudu", "ningbo", "tunde")

@@ -23,12 +23,21 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge import pinyin
 from bot.knowledge.facets import FacetLexicon
-from bot.knowledge.lexicon import ALL_STOPWORDS, FOLLOWUP_WORDS, ORIGIN_WORDS
+from bot.knowledge.lexicon import ALL_STOPWORDS, FOLLOWUP_WORDS, HOMETOWN_WORDS, ORIGIN_WORDS
 from bot.knowledge.loader import iter_phrases
 from bot.knowledge.model import Ambiguous, Answer, AskContext, NoMatch, Outcome, Topic
 from bot.knowledge.scope import Scope
 from bot.knowledge.semantic import SemanticIndex, Similarity
-from bot.knowledge.text import MAX_QUERY_CHARS, fold, han_grams, is_han, stems, terms, words
+from bot.knowledge.text import (
+    MAX_QUERY_CHARS,
+    fold,
+    han_grams,
+    is_han,
+    proper_names,
+    stems,
+    terms,
+    words,
+)
 from bot.knowledge.vectors import Embedder, Matrix
 
 # How strongly a topic holds a term, by the field it comes from.
@@ -78,6 +87,7 @@ COSINE_FLOOR = 0.85
 COSINE_CEIL = 0.96
 AGREEMENT_BONUS = 0.3
 MIN_FUSED = 0.8
+FOREIGN_NAME_MARGIN = 0.5
 RECENT_VECTORS = 8  # query vectors kept for a second look at the same message
 FUSED_AMBIGUITY = 0.06  # a runner-up this close (and passing) makes the answer Ambiguous
 # The cheap path: lexical evidence this strong is answered without running the model
@@ -256,7 +266,7 @@ class KnowledgeIndex:
             followup = self._followup(query, context, facet, trigger_terms, named, similarity)
             if followup is not None:
                 return followup
-        outcome = self._fresh(query, ranked, facet, similarity)
+        outcome = self._fresh(query, ranked, facet, similarity, named)
         if isinstance(outcome, NoMatch) and facet and self._only_known_words(query, trigger_terms):
             default = self.facets.default_topic(facet)
             if default in self.by_id:
@@ -282,16 +292,35 @@ class KnowledgeIndex:
         return outcome
 
     def _fresh(
-        self, query: Query, ranked: list[Ranked], facet: str | None, similarity: _Lazy
+        self,
+        query: Query,
+        ranked: list[Ranked],
+        facet: str | None,
+        similarity: _Lazy,
+        named: dict[int, int],
     ) -> Outcome:
         """A question read on its own: the cheap lexical path when its evidence is sure,
         else lexical and semantic evidence fused."""
-        if ranked and self._sure(ranked):
+        # "Le site néolithique de Hemudu, ça se visite ?": a name we do not know, and none
+        # of ours, is most often a question about somewhere or something else.
+        foreign = not named and bool(self._foreign_names(similarity.text))
+        if ranked and self._sure(ranked) and not foreign:
             return self.decide(ranked, facet)
         sims = similarity.get()
         if sims is None:
             return self.decide(ranked, facet)
-        return self._fused(ranked, sims, facet)
+        return self._fused(ranked, sims, facet, MIN_FUSED + FOREIGN_NAME_MARGIN * foreign)
+
+    def _foreign_names(self, text: str) -> list[str]:
+        """Names in the question (its asking sentences) that no topic knows, even with a
+        typo or an ending; "I'm a photographer from Lagos" names a home town, not a subject."""
+        split = main_ask(text)
+        names = proper_names(split[0] if split else text, HOMETOWN_WORDS)
+        return [
+            name
+            for name in names
+            if len(name) > 1 and name not in ALL_STOPWORDS and not self._candidates(name)
+        ]
 
     def _sure(self, ranked: list[Ranked]) -> bool:
         top = ranked[0]
@@ -302,7 +331,9 @@ class KnowledgeIndex:
             and runner_up < AMBIGUITY_RATIO * top.score
         )
 
-    def _fused(self, ranked: list[Ranked], sims: Similarity, facet: str | None) -> Outcome:
+    def _fused(
+        self, ranked: list[Ranked], sims: Similarity, facet: str | None, bar: float = MIN_FUSED
+    ) -> Outcome:
         lexical = {r.topic_index: r for r in ranked}
         order = sims.ranked()
         sem_top = order[0]
@@ -314,15 +345,13 @@ class KnowledgeIndex:
             scores[r.topic_index] = self._fused_score(r.topic_index, r, sims, sem_top, lex_top)
         best = sorted(scores, key=lambda i: (-scores[i], self.topics[i].id))
         top = best[0]
-        if scores[top] < MIN_FUSED:
+        if scores[top] < bar:
             # The confidence of a rejection stays the lexical coverage: the reply layer asks
             # "which place?" when the question was nearly all facet words.
             return NoMatch(facet, round(ranked[0].coverage, 3) if ranked else 0.0)
         confidence = round(min(1.0, scores[top] / (2 * MIN_FUSED)), 3)
         close = [
-            i
-            for i in best[1:]
-            if scores[i] >= MIN_FUSED and scores[top] - scores[i] < FUSED_AMBIGUITY
+            i for i in best[1:] if scores[i] >= bar and scores[top] - scores[i] < FUSED_AMBIGUITY
         ]
         lexical_choice = self.decide(ranked, facet)
         if (
@@ -380,7 +409,8 @@ class KnowledgeIndex:
         if not pointing and float(sims.topics.max()) - cosine >= FOLLOWUP_SWITCH_GAP:
             # Clearly closer to another topic ("how do I pay for a taxi?" after a site): that
             # topic, if the message passes on its own; else still the conversation's topic.
-            fresh = self._fresh(query, self.rank(query, trigger_terms), facet, similarity)
+            ranked = self.rank(query, trigger_terms)
+            fresh = self._fresh(query, ranked, facet, similarity, named)
             if isinstance(fresh, Answer | Ambiguous):
                 return fresh
         return answer

@@ -79,6 +79,8 @@ FOLLOWUP_WORDS: frozenset[str] = frozenset(
 # Words that mark where someone starts from: "and from Yiwu?" still follows up on the site
 # being discussed, though Yiwu names a topic of its own.
 ORIGIN_WORDS: frozenset[str] = frozenset(terms("from depuis de desde dende из от 从 由 من kutoka"))
+# Words before a person's home town ("a reporter from Lagos"); not "de": "le site de Hemudu".
+HOMETOWN_WORDS: frozenset[str] = frozenset(terms("from из kutoka"))
 
 # Greetings and thanks by language: small talk, and strong clues to the language.
 _GREETINGS_BY_LANGUAGE = {
