@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.model import Ambiguous, Answer, AskContext, IntentMatch, NoMatch
+from bot.knowledge.scope import Scope
 from bot.knowledge.service import KnowledgeService
+from bot.knowledge.yamlfile import KnowledgeError
 from bot.knowledge.text import stems
 from bot.knowledge.vectors import E5Embedder, Matrix
 from tests.conftest import FIXTURE_KB
@@ -129,6 +131,20 @@ def test_a_question_about_a_name_we_do_not_know_is_rejected(
     knowledge: KnowledgeService, question: str
 ) -> None:
     assert isinstance(knowledge.ask(question), NoMatch)
+
+
+def test_a_place_elsewhere_is_not_ours_unless_it_is_where_one_starts(
+    knowledge: KnowledgeService,
+) -> None:
+    assert isinstance(knowledge.ask("北京的新闻中心几点开门？"), NoMatch)
+    outcome = knowledge.ask("从上海去义乌怎么走？")
+    assert isinstance(outcome, Answer) and outcome.topic_id == "getting-to-jinhua"
+
+
+def test_places_elsewhere_must_be_lists_of_names(tmp_path: Path) -> None:
+    (tmp_path / "scope.yaml").write_text("elsewhere:\n  zh: 北京\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"scope.yaml:2: elsewhere.zh: must be a list"):
+        Scope.load(tmp_path / "scope.yaml")
 
 
 def test_a_home_town_is_not_what_the_question_is_about(knowledge: KnowledgeService) -> None:

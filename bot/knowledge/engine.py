@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -86,8 +87,10 @@ LEX_WEIGHT = 1.3
 COSINE_FLOOR = 0.85
 COSINE_CEIL = 0.96
 AGREEMENT_BONUS = 0.3
+SEM_LEAD_WEIGHT = 0.3
+SEM_LEAD_FULL = 0.03
 MIN_FUSED = 0.8
-FOREIGN_NAME_MARGIN = 0.5
+FOREIGN_NAME_MARGIN = 0.7
 RECENT_VECTORS = 8  # query vectors kept for a second look at the same message
 FUSED_AMBIGUITY = 0.06  # a runner-up this close (and passing) makes the answer Ambiguous
 # The cheap path: lexical evidence this strong is answered without running the model
@@ -315,12 +318,13 @@ class KnowledgeIndex:
         """Names in the question (its asking sentences) that no topic knows, even with a
         typo or an ending; "I'm a photographer from Lagos" names a home town, not a subject."""
         split = main_ask(text)
-        names = proper_names(split[0] if split else text, HOMETOWN_WORDS)
-        return [
+        asking = split[0] if split else text
+        names = [
             name
-            for name in names
+            for name in proper_names(asking, HOMETOWN_WORDS)
             if len(name) > 1 and name not in ALL_STOPWORDS and not self._candidates(name)
         ]
+        return names + self.scope.places_elsewhere(asking, ORIGIN_WORDS)
 
     def _sure(self, ranked: list[Ranked]) -> bool:
         top = ranked[0]
@@ -343,16 +347,19 @@ class KnowledgeIndex:
             scores[index] = self._fused_score(index, lexical.get(index), sims, sem_top, lex_top)
         for r in ranked[:MAX_CANDIDATES]:
             scores[r.topic_index] = self._fused_score(r.topic_index, r, sims, sem_top, lex_top)
-        best = sorted(scores, key=lambda i: (-scores[i], self.topics[i].id))
-        top = best[0]
-        if scores[top] < bar:
+        passing = [i for i in scores if scores[i] >= bar]
+        if not passing:
             # The confidence of a rejection stays the lexical coverage: the reply layer asks
             # "which place?" when the question was nearly all facet words.
             return NoMatch(facet, round(ranked[0].coverage, 3) if ranked else 0.0)
+        # Meaning that clearly prefers one topic orders the passing ones; it does not make
+        # a topic pass (that would answer near-misses).
+        order_by = dict(scores)
+        order_by[sem_top] = scores[sem_top] + _semantic_lead(sims, sem_top)
+        best = sorted(passing, key=lambda i: (-order_by[i], self.topics[i].id))
+        top = best[0]
         confidence = round(min(1.0, scores[top] / (2 * MIN_FUSED)), 3)
-        close = [
-            i for i in best[1:] if scores[i] >= bar and scores[top] - scores[i] < FUSED_AMBIGUITY
-        ]
+        close = [i for i in best[1:] if order_by[top] - order_by[i] < FUSED_AMBIGUITY]
         lexical_choice = self.decide(ranked, facet)
         if (
             isinstance(lexical_choice, Ambiguous)
@@ -585,6 +592,14 @@ class KnowledgeIndex:
         """An answer, keeping the facet only where the topic has that facet."""
         has_facet = facet is not None and facet in self.by_id[topic_id].facets
         return Answer(topic_id, facet if has_facet else None, confidence, asked=facet)
+
+
+def _semantic_lead(sims: Similarity, top: int) -> float:
+    """A bonus for the semantic best topic, growing with its lead over the second."""
+    if len(sims.topics) < 2:
+        return 0.0
+    second = float(np.partition(sims.topics, -2)[-2])
+    return SEM_LEAD_WEIGHT * min(1.0, (float(sims.topics[top]) - second) / SEM_LEAD_FULL)
 
 
 def _texts_by_language(topic: Topic) -> Iterable[tuple[str, str]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.model import LANGUAGES
-from bot.knowledge.text import terms
+from bot.knowledge.text import fold, is_han, terms, words
 from bot.knowledge.yamlfile import (
     KnowledgeError,
     Problem,
@@ -30,6 +30,8 @@ class Confusable:
 class Scope:
     out_of_scope: tuple[frozenset[str], ...] = ()
     confusables: tuple[Confusable, ...] = ()
+    elsewhere: tuple[str, ...] = ()  # folded names of places that are not ours
+    here: tuple[str, ...] = ()  # folded names of Jinhua and its counties
 
     @classmethod
     def load(cls, path: Path) -> Scope:
@@ -43,9 +45,18 @@ class Scope:
         for phrases in language_lists(doc, ("out_of_scope",), problems, LANGUAGES).values():
             subjects.extend(_phrases(phrases))
         confusables = tuple(_confusables(doc, problems))
+        elsewhere, here = (_place_names(doc, key, problems) for key in ("elsewhere", "here"))
         if problems:
             raise KnowledgeError(problems)
-        return cls(tuple(subjects), confusables)
+        return cls(tuple(subjects), confusables, elsewhere, here)
+
+    def places_elsewhere(self, text: str, origins: frozenset[str]) -> list[str]:
+        """Places elsewhere that a text asks about (see places_elsewhere); none when it
+        also names one of ours."""
+        folded = fold(text)
+        if any(place in folded for place in self.here):
+            return []
+        return places_elsewhere(folded, self.elsewhere, origins)
 
     def off_topic(self, query_terms: frozenset[str]) -> bool:
         """The question is about a subject we never answer (weather, share prices …)."""
@@ -57,6 +68,40 @@ class Scope:
             if entry.topic == topic_id and any(m <= query_terms for m in entry.markers):
                 return entry
         return None
+
+
+def places_elsewhere(
+    folded: str, places: tuple[str, ...], origins: frozenset[str]
+) -> list[str]:
+    """The listed places a folded text names, less those it names as a starting point
+    ("从上海到金华", "من شنغهاي"): a question from there is still about here."""
+    found = []
+    for place in places:
+        start = folded.find(place)
+        while start >= 0:
+            if _is_subject(folded, start, place, origins):
+                found.append(place)
+                break
+            start = folded.find(place, start + 1)
+    return found
+
+
+def _is_subject(folded: str, start: int, place: str, origins: frozenset[str]) -> bool:
+    """A place found at `start` is a whole word and not a starting point."""
+    end = start + len(place)
+    if is_han(place):
+        before, after = folded[start - 1 : start], folded[end : end + 1]
+        return before not in origins and after != "到"
+    if folded[start - 1 : start].isalnum() or folded[end : end + 1].isalnum():
+        return False  # part of a longer word
+    previous = words(folded[:start])[-1:]
+    return not (previous and previous[0] in origins)
+
+
+def _place_names(doc: YamlDoc, key: str, problems: list[Problem]) -> tuple[str, ...]:
+    """A per-language list of place names, folded, as one tuple."""
+    by_lang = language_lists(doc, (key,), problems, LANGUAGES).values()
+    return tuple(dict.fromkeys(n for names in by_lang for p in names if (n := fold(p).strip())))
 
 
 def _phrases(items: object) -> list[frozenset[str]]:
