@@ -12,9 +12,9 @@ import pytest
 from bot.knowledge.model import Ambiguous, Answer, AskContext, IntentMatch, NoMatch
 from bot.knowledge.scope import Scope
 from bot.knowledge.service import KnowledgeService
-from bot.knowledge.yamlfile import KnowledgeError
 from bot.knowledge.text import stems
 from bot.knowledge.vectors import E5Embedder, Matrix
+from bot.knowledge.yamlfile import KnowledgeError
 from tests.conftest import FIXTURE_KB
 
 
