@@ -41,8 +41,10 @@ from bot.knowledge.text import (
 )
 from bot.knowledge.vectors import Embedder, Matrix
 
-# How strongly a topic holds a term, by the field it comes from.
-FIELD_WEIGHT = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "question": 0.7, "answer": 0.35}
+# How strongly a topic holds a term, by the field it comes from. Answers weigh little: a
+# word that happens to be in one answer ("Friday", "night" in a site's evening hours) says
+# little about what a question asks, now that each topic has many example questions.
+FIELD_WEIGHT = {"title": 1.0, "alias": 1.0, "keyword": 0.9, "question": 0.8, "answer": 0.2}
 # Fields whose Chinese text also gets pinyin: people type names in pinyin, not sentences.
 PINYIN_FIELDS = frozenset({"title", "alias", "keyword"})
 # A typo'd word still counts, a little less than a correct one.
