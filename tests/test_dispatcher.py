@@ -432,3 +432,19 @@ async def test_ok_and_no_are_not_taken_as_a_name_and_no_skips_the_phone(app: App
     for answer in ("Ana Pérez", "EFE", "camera", "no"):
         replies = await app.handle(say(answer))
     assert "interpreter" in replies[-1].text  # "no" skipped the optional phone number
+
+
+async def test_a_question_about_joining_a_tour_is_answered_with_the_tours_offered(
+    app: App,
+) -> None:
+    question = "我们是巴西的电视台，想报名参加下次媒体采风，需要提交什么材料？"
+    replies = await app.handle(say(question))
+    result = outcome(replies)
+    assert isinstance(result, Answer) and result.topic_id == "interview-requests"
+    offer = [b for b in replies[-1].buttons if b.payload == "tours:v1:list"]
+    assert [b.label for b in offer] == [translator("zh").gettext("Upcoming media tours")]
+    tours = await app.handle(say("", payload=offer[0].payload))
+    assert any(b.payload.startswith("rsvp:v1:") for b in tours[-1].buttons)
+    asked_alone = await app.handle(say("next media tour?", user="u2"))
+    assert outcome(asked_alone) is None  # the request itself gets the list at once
+    assert any(b.payload.startswith("rsvp:v1:") for b in asked_alone[-1].buttons)

@@ -25,6 +25,8 @@ LOW_CONFIDENCE = 0.4
 
 PLAN = "plan"  # the plans feature's press kind: any plan button starts a plan
 PLAN_OFFER = N_("Plan a day")
+TOURS = "tours"  # the RSVP feature's press kind for the list of tours
+TOURS_OFFER = N_("Upcoming media tours")
 
 
 class AskFeature:
@@ -92,12 +94,22 @@ class AskFeature:
         reply = answers.outcome_reply(outcome, self.knowledge, turn.t)
         if _introduction_only(outcome, query.all_terms, text):
             reply = welcome(turn)  # "Bonjour ! Je suis journaliste à RFI." asks nothing yet
-        if isinstance(outcome, Answer) and any(p <= query.all_terms for p in PLAN_PHRASES):
-            # "we're planning a shoot: what's at Wuzhou?" is answered, and the plan offered
-            plan = Button(turn.t.gettext(PLAN_OFFER), encode(PLAN, "new"))
-            reply = answers.with_buttons(reply, (plan,))
+        if isinstance(outcome, Answer):
+            reply = answers.with_buttons(reply, self._offers(turn, text, query.all_terms))
         reply.meta["outcome"] = outcome  # `ask --json`, the eval and the tests read it
         return [reply]
+
+    def _offers(self, turn: Turn, text: str, terms: frozenset[str]) -> tuple[Button, ...]:
+        """A day plan or the tours, when an answered question also mentions them ("we're
+        planning a shoot: what's at Wuzhou?", "how do I sign up for the next media tour,
+        what must I bring?"): the question is answered, the rest offered."""
+        offers = []
+        if any(p <= terms for p in PLAN_PHRASES):
+            offers.append(Button(turn.t.gettext(PLAN_OFFER), encode(PLAN, "new")))
+        intent = self.knowledge.intent(text)
+        if intent is not None and intent.intent == "tours":
+            offers.append(Button(turn.t.gettext(TOURS_OFFER), encode(TOURS, "list")))
+        return tuple(offers)
 
     def _remember(self, turn: Turn, outcome: Outcome, text: str) -> None:
         if isinstance(outcome, Answer):

@@ -50,12 +50,13 @@ class IntentDetector:
         match = self.knowledge.intent(text)
         if match is None:
             return None
-        if match.confidence >= SURE or match.intent in ("plan", "tours"):
+        if match.confidence >= SURE or match.intent == "plan":
             return match.intent
-        if match.intent != "human":  # "language school" asks no language menu
+        if match.intent not in ("human", "tours"):  # "language school" asks no language menu
             return None
         outcome = self.knowledge.ask(text, context(turn))
         # Asking about filming, hours … of a place, it is a question; else a request for staff.
+        # So is "想报名参加下次媒体采风，怎么申请？" (how to join): answered, the tours offered.
         asked = outcome.asked if isinstance(outcome, Answer) else outcome.facet
         return None if asked else match.intent
 

@@ -25,6 +25,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A confirmation reply not acknowledged as delivered within this time is sent again.
 BACKUP_DELAY_S = 120.0
 RSVP = "rsvp"  # press and form kind: rsvp:v1:<tour>:<action>
+TOURS = "tours"  # press kind of the list of tours (offered beside answers: see features/ask)
 LIMITS = {"name": 100, "outlet": 200, "role": 100, "contact": 200}
 EXTRA_ANSWER_LIMIT = 300
 QUESTIONS = {
@@ -95,6 +96,7 @@ class RsvpFeature:
             registry.command(command)
         registry.form(self)
         registry.press(RSVP, self.on_press_outside_form)
+        registry.press(TOURS, self.on_tours_press)
         registry.intent("tours", self.tours_command)
         registry.deep_link("tour_", self.on_deep_link)
         registry.on_forget(self.forget)
@@ -267,6 +269,10 @@ class RsvpFeature:
         return Reply(usage, t.lang)
 
     # the form ---------------------------------------------------------------------------
+
+    async def on_tours_press(self, turn: Turn, press: Press) -> list[Reply]:
+        """The "upcoming media tours" button offered beside an answer."""
+        return [await self.tours_reply(turn.t)]
 
     async def on_press_outside_form(self, turn: Turn, press: Press) -> list[Reply]:
         """An RSVP button with no RSVP form open: join, cancel, or show the tour."""

@@ -70,9 +70,7 @@ class Scope:
         return None
 
 
-def places_elsewhere(
-    folded: str, places: tuple[str, ...], origins: frozenset[str]
-) -> list[str]:
+def places_elsewhere(folded: str, places: tuple[str, ...], origins: frozenset[str]) -> list[str]:
     """The listed places a folded text names, less those it names as a starting point
     ("从上海到金华", "من شنغهاي"): a question from there is still about here."""
     found = []
