@@ -35,6 +35,17 @@ def test_inflected_forms_find_their_topic(
     assert isinstance(outcome, Answer) and outcome.topic_id == topic
 
 
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [("как доехать до ли цзу", "lizu-village"), ("ما هي ساعات سوق يي وو؟", "yiwu-trade-city")],
+)
+def test_a_name_typed_syllable_by_syllable_is_joined(
+    knowledge: KnowledgeService, question: str, topic: str
+) -> None:
+    outcome = knowledge.ask(question)
+    assert isinstance(outcome, Answer) and outcome.topic_id == topic
+
+
 def test_stems_join_inflected_forms() -> None:
     assert set(stems("деревню")) & set(stems("деревня"))
     assert set(stems("horaires")) & set(stems("horaire"))

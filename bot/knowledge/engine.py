@@ -70,6 +70,10 @@ FACET_TERM_FACTOR = 0.3
 # A word found through its Snowball stem ("деревню" for "деревня") counts nearly as much
 # as the word itself.
 STEM_FACTOR = 0.9
+# Voice typing cuts names into syllables ("ли цзу", "e wu"): up to this many short words
+# are tried joined.
+MAX_JOINED_SYLLABLES = 3
+MAX_SYLLABLE_CHARS = 4
 # Whole-question match against topic names, for short questions only.
 MAX_NAME_QUERY_CHARS = 40
 NAME_MATCH_CUTOFF = 85
@@ -260,7 +264,7 @@ class KnowledgeIndex:
 
     def _match_message(self, text: str, context: AskContext | None) -> Outcome:
         """One reading of the whole text (see match)."""
-        query = analyse(text)
+        query = self._rejoin(analyse(text))
         facet, trigger_terms = self.facets.detect(query.all_terms)
         if query.empty or self.scope.off_topic(query.all_terms):
             return NoMatch(facet)
@@ -295,6 +299,38 @@ class KnowledgeIndex:
             )
             return replace(outcome, also=also)
         return outcome
+
+    def _rejoin(self, query: Query) -> Query:
+        """Names typed syllable by syllable, as voice typing does ("ли цзу", "يي وو",
+        "jin hua"), joined into the word the index knows."""
+        tokens = query.folded.split()
+        joined: dict[str, list[str]] = {}
+        for size in range(MAX_JOINED_SYLLABLES, 1, -1):
+            for start in range(len(tokens) - size + 1):
+                parts = tokens[start : start + size]
+                if all(len(p) <= MAX_SYLLABLE_CHARS and not is_han(p) for p in parts):
+                    word = self._joined_word(parts)
+                    if word is not None:
+                        joined[word] = parts
+        if not joined:
+            return query
+        syllables = {p for ps in joined.values() for p in ps}
+        terms = [t for t in query.terms if t not in syllables] + list(joined)
+        return replace(query, terms=tuple(dict.fromkeys(terms)),
+                       all_terms=query.all_terms | frozenset(joined))  # fmt: skip
+
+    def _joined_word(self, parts: list[str]) -> str | None:
+        """The index word that syllables make together: a name ("يي وو" is ييوو), or any
+        word (a typo allowed) when a part alone is not a word of the index."""
+        word = "".join(parts)
+        if word in self._names_by_term:
+            return word
+        if all(p in self._postings for p in parts):
+            return None
+        if word in self._postings:
+            return word
+        found = [(m, s) for m, s in self._candidates(word) if s >= FUZZY_FACTOR * 0.8]
+        return max(found, key=lambda f: f[1])[0] if found else None
 
     def _fresh(
         self,
