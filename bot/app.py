@@ -238,7 +238,12 @@ def _language_policy(knowledge: KnowledgeService) -> Callable[[Conversation, Inc
             # a message (a staff answer to a handed-off question is in the reporter's language).
             return state.lang or state.last_lang or supported(hint) or DEFAULT_LANGUAGE
         return resolve_language(
-            state.lang, hint, msg.text, knowledge.guess_latin_language, state.last_lang
+            state.lang,
+            hint,
+            msg.text,
+            knowledge.guess_latin_language,
+            state.last_lang,
+            lambda text: knowledge.guess_latin_language(text, loose=True),
         )
 
     return choose

@@ -97,6 +97,9 @@ MAX_DETECT_CHARS = 1000
 # letters of it and two words ("Учжоу?", "ووتشو" or a Chinese name alone never switch).
 MIN_SCRIPT_LETTERS = 6
 MIN_SCRIPT_WORDS = 2
+# Words of Arabic or Cyrillic script that make a sentence of that language, whatever Latin
+# names or terms it holds ("Pujiang Shangshan Yizhi Gongyuan — كيف أزوره وهل يحتاج حجزاً؟").
+MIN_GRAMMAR_WORDS = 3
 # Chinese has no spaces: a sentence is 6 or more characters, or 2 or more with a function
 # character or greeting that names never hold ("是免费的吗？", "你好", not "婺州古城").
 MIN_HAN_SENTENCE = 6
@@ -114,17 +117,37 @@ def detect_language(text: str, latin: LatinGuess | None = None) -> str | None:
     if counts[script] == 0:
         return None
     if script == "latin":
-        return latin(text) if latin else None
+        # "想拍 China-Europe Railway Express 的装柜过程，接受 media 采访吗？": English words in a
+        # Chinese (or Arabic, Russian) sentence; not "How do I get to 义乌国际商贸城?".
+        return _grammar_language(text, counts) or (latin(text) if latin else None)
     if script == "han":
-        has_function = any(c in _HAN_FUNCTION_CHARS for c in text) or any(
-            word in text for word in _HAN_SMALL_TALK
-        )
-        enough = counts["han"] >= MIN_HAN_SENTENCE or (counts["han"] >= 2 and has_function)
-        return "zh" if enough else None
+        return "zh" if _chinese_sentence(text, counts["han"], MIN_HAN_SENTENCE) else None
     words = [w for w in text.split() if any(c.isalpha() for c in w)]
     if counts[script] < MIN_SCRIPT_LETTERS or len(words) < MIN_SCRIPT_WORDS:
         return None
     return {"arabic": "ar", "cyrillic": "ru"}[script]
+
+
+def _chinese_sentence(text: str, han: int, enough: int) -> bool:
+    """Enough Han characters for a sentence, or a few with a function character or greeting,
+    which names never hold ("是免费的吗？", "你好", not "婺州古城")."""
+    has_function = any(c in _HAN_FUNCTION_CHARS for c in text) or any(
+        word in text for word in _HAN_SMALL_TALK
+    )
+    return han >= enough or (han >= 2 and has_function)
+
+
+def _grammar_language(text: str, counts: dict[str, int]) -> str | None:
+    """The language whose grammar a mostly-Latin message is written in, when that is
+    Chinese, Arabic or Russian: their words around it, not just a name."""
+    # Two function characters: one may be part of a name (新能源汽车小镇 holds 能).
+    if sum(c in _HAN_FUNCTION_CHARS for c in text) >= 2:
+        return "zh"
+    for script, lang in (("arabic", "ar"), ("cyrillic", "ru")):
+        words = [w for w in text.split() if script_counts(w)[script] >= 2]
+        if len(words) >= MIN_GRAMMAR_WORDS:
+            return lang
+    return None
 
 
 def resolve_language(
@@ -133,18 +156,20 @@ def resolve_language(
     text: str,
     latin: LatinGuess | None = None,
     previous: str | None = None,
+    first_guess: LatinGuess | None = None,
 ) -> str:
     """The reply language: the /language choice, else the language of a whole sentence the
     person wrote (a Swahili sentence from a phone set to English gets Swahili), else the
     language of the conversation so far ("ok", "2", a name never switch it), else the
     platform's language, else the script of a first short message ("Здравствуйте!" on the
-    console), else English."""
+    console) or `first_guess` of its Latin words ("solicitar entrevista"), else English."""
     return (
         saved
         or detect_language(text, latin)
         or previous
         or supported(hint)
         or script_language(text)
+        or (first_guess(text) if first_guess else None)
         or DEFAULT_LANGUAGE
     )
 

@@ -23,6 +23,8 @@ MAX_GUESS_CHARS = 1000
 # Fewer words than this never make a guess ("ok", "no", "Wuzhou?"); two words do only when
 # one of them is a function word or greeting of the language ("et alors", "habari yako").
 MIN_WORDS = 2
+# A loose guess (two words, no function word) needs a clearer lead.
+LOOSE_MARGIN = 0.15
 # Fewest syllables for a message made only of pinyin to count as Chinese.
 MIN_PINYIN_SYLLABLES = 4
 # Each function word of a language ("por", "un") adds this to its per-trigram score: short
@@ -54,8 +56,11 @@ class LatinLanguageGuesser:
             self._logp[lang] = {g: math.log((c + 1) / total) for g, c in counts.items()}
             self._floor[lang] = math.log(1 / total)
 
-    def guess(self, text: str) -> str | None:
-        """The language of a whole Latin-script sentence, or None if it is too short."""
+    def guess(self, text: str, loose: bool = False) -> str | None:
+        """The language of a whole Latin-script sentence, or None if it is too short.
+        `loose` also guesses from two words without a function word ("solicitar entrevista",
+        "numéro d'urgence") when the trigrams are clear: for a first message, where the
+        alternative is English by default, not the conversation's language."""
         text = text[:MAX_GUESS_CHARS]
         words = [w for w in _normal(text).split() if any(c.isalpha() for c in w)]
         if len(words) < MIN_WORDS:
@@ -66,7 +71,7 @@ class LatinLanguageGuesser:
         clues = [
             w for w in words if any(_is_clue(w.strip("?!.,¿¡"), lang) for lang in LATIN_LANGUAGES)
         ]
-        if not grams or (len(words) == MIN_WORDS and not clues):
+        if not grams or (len(words) == MIN_WORDS and not clues and not loose):
             return None
         scores = {
             lang: sum(self._logp[lang].get(g, self._floor[lang]) for g in grams) / len(grams)
@@ -74,7 +79,8 @@ class LatinLanguageGuesser:
             for lang in LATIN_LANGUAGES
         }
         ranked = sorted(scores, key=lambda k: -scores[k])
-        if scores[ranked[0]] - scores[ranked[1]] < MIN_MARGIN:
+        margin = LOOSE_MARGIN if loose and not clues else MIN_MARGIN
+        if scores[ranked[0]] - scores[ranked[1]] < margin:
             return None
         return ranked[0]
 

@@ -81,6 +81,11 @@ def test_platform_codes_map_onto_our_languages(code: str | None, lang: str | Non
         ("Soko la Yiwu liko wapi?", "sw"),
         ("Where is the Yiwu market?", "en"),
         ("Where is 婺州古城?", "en"),
+        ("How do I get to 义乌国际商贸城 from the station?", "en"),
+        ("Peut-on filmer une usine au 新能源汽车小镇 cette semaine ?", "fr"),
+        ("请问 Yiwu market 的 opening hours 是几点？", "zh"),  # English terms, Chinese grammar
+        ("Wuzhou Gucheng — كيف أصل إليها من المحطة؟", "ar"),
+        ("Shangshan Yizhi Park: как туда доехать из Цзиньхуа?", "ru"),
         ("jinhua guoji chuanbo zhongxin shi shenme", "zh"),
     ],
 )
@@ -132,3 +137,16 @@ def test_a_first_short_message_in_a_telling_script_sets_the_language() -> None:
     assert resolve_language(None, None, "مرحبا") == "ar"
     assert resolve_language(None, "en", "婺州古城") == "en"  # a name from an English phone
     assert resolve_language(None, None, "婺州古城", previous="fr") == "fr"  # nor mid-way
+
+
+def test_a_first_two_word_message_with_clear_latin_words_sets_the_language(
+    knowledge: KnowledgeService,
+) -> None:
+    def loose(text: str) -> str | None:
+        return knowledge.guess_latin_language(text, loose=True)
+
+    assert resolve_language(None, None, "aldeia histórica", first_guess=loose) == "pt"
+    assert resolve_language(None, None, "Shangshan Yizhi", first_guess=loose) == "zh"
+    assert resolve_language(None, None, "aldeia histórica", previous="fr",
+                            first_guess=loose) == "fr"  # fmt: skip
+    assert knowledge.guess_latin_language("aldeia histórica") is None  # never mid-way

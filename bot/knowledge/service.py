@@ -172,8 +172,9 @@ class KnowledgeService:
             t.id for t in self._loaded.index.named_topics(text) if kind is None or t.kind == kind
         ]
 
-    def guess_latin_language(self, text: str) -> str | None:
-        return self._loaded.guesser.guess(text)
+    def guess_latin_language(self, text: str, loose: bool = False) -> str | None:
+        """The Latin-script language of a sentence (see LatinLanguageGuesser.guess)."""
+        return self._loaded.guesser.guess(text, loose)
 
     def topic(self, topic_id: str) -> Topic | None:
         return self._loaded.index.by_id.get(topic_id)
