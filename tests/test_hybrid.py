@@ -150,6 +150,8 @@ def test_a_place_elsewhere_is_not_ours_unless_it_is_where_one_starts(
     assert isinstance(knowledge.ask("北京的新闻中心几点开门？"), NoMatch)
     outcome = knowledge.ask("从上海去义乌怎么走？")
     assert isinstance(outcome, Answer) and outcome.topic_id == "getting-to-jinhua"
+    outcome = knowledge.ask("我是法国记者，怎么申请采访？")  # who one is, not where
+    assert isinstance(outcome, Answer) and outcome.topic_id == "interview-requests"
 
 
 def test_places_elsewhere_must_be_lists_of_names(tmp_path: Path) -> None:

@@ -42,5 +42,5 @@ def test_any_text_tokenises_without_error(text: str) -> None:
 
 
 def test_proper_names_are_capitalised_words_inside_a_sentence() -> None:
-    text = "Hi! Le site de Hemudu, près de Ningbo? I am Tunde from Lagos."
-    assert proper_names(text, frozenset({"from"})) == ("hemudu", "ningbo", "tunde")
+    text = "Hi! Le site de Hemudu, près de Ningbo? I am Tunde from Lagos. BYD sales?"
+    assert proper_names(text, frozenset({"from"})) == ("hemudu", "ningbo", "tunde", "byd")

@@ -70,6 +70,9 @@ class Scope:
         return None
 
 
+_HAN_NOT_SUBJECT_AFTER = frozenset("到人记媒电报籍")
+
+
 def places_elsewhere(folded: str, places: tuple[str, ...], origins: frozenset[str]) -> list[str]:
     """The listed places a folded text names, less those it names as a starting point
     ("从上海到金华", "من شنغهاي"): a question from there is still about here."""
@@ -89,7 +92,8 @@ def _is_subject(folded: str, start: int, place: str, origins: frozenset[str]) ->
     end = start + len(place)
     if is_han(place):
         before, after = folded[start - 1 : start], folded[end : end + 1]
-        return before not in origins and after != "到"
+        # "从上海", "上海到金华": a starting point; "法国记者", "法国电视台": who one is.
+        return before not in origins and after not in _HAN_NOT_SUBJECT_AFTER
     if folded[start - 1 : start].isalnum() or folded[end : end + 1].isalnum():
         return False  # part of a longer word
     previous = words(folded[:start])[-1:]

@@ -51,16 +51,17 @@ _SENTENCE_OPENERS = frozenset('.!?¿¡:;«"“„(-–—')
 
 
 def proper_names(text: str, skip_after: frozenset[str] = frozenset()) -> tuple[str, ...]:
-    """Folded words that start with a capital letter inside a sentence: names ("Hemudu",
-    "BYD", "Dubaï"), as far as capitals tell; the first word of a sentence is not counted,
-    nor a word right after one of `skip_after`."""
+    """Folded words that start with a capital letter inside a sentence, and acronyms: names
+    ("Hemudu", "BYD", "Dubaï"), as far as capitals tell; the first word of a sentence is not
+    counted, nor a word right after one of `skip_after`."""
     text = text[:MAX_QUERY_CHARS]
     found: list[str] = []
     previous = ""
     for match in _WORD.finditer(text):
         word, before = match.group(), text[max(0, match.start() - 3) : match.start()].rstrip()
         inside = bool(before) and before[-1] not in _SENTENCE_OPENERS
-        if word[0].isupper() and inside and previous not in skip_after:
+        acronym = len(word) > 1 and word.isupper()  # "BYD", even first in a sentence
+        if word[0].isupper() and (inside or acronym) and previous not in skip_after:
             found.extend(words(fold(word)))
         previous = fold(word)
     return tuple(found)
