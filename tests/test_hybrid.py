@@ -154,6 +154,13 @@ def test_a_place_elsewhere_is_not_ours_unless_it_is_where_one_starts(
     assert isinstance(outcome, Answer) and outcome.topic_id == "interview-requests"
 
 
+def test_everyday_subjects_need_strong_evidence(knowledge: KnowledgeService) -> None:
+    assert isinstance(knowledge.ask("Any cheap hotel near the Yiwu market?"), NoMatch)
+    assert isinstance(knowledge.ask("义乌有没有好吃的清真餐厅？"), NoMatch)
+    outcome = knowledge.ask("Can I pay the hotel with my foreign Visa card?")
+    assert isinstance(outcome, Answer) and outcome.topic_id == "payments"
+
+
 def test_places_elsewhere_must_be_lists_of_names(tmp_path: Path) -> None:
     (tmp_path / "scope.yaml").write_text("elsewhere:\n  zh: 北京\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match=r"scope.yaml:2: elsewhere.zh: must be a list"):

@@ -12,7 +12,13 @@ from bot.features.answers import MENU, TOPIC
 from bot.features.intents import context
 from bot.i18n import N_
 from bot.knowledge.engine import analyse
-from bot.knowledge.lexicon import ALL_STOPWORDS, GREETINGS, PLAN_PHRASES, THANKS
+from bot.knowledge.lexicon import (
+    ACKNOWLEDGEMENTS,
+    ALL_STOPWORDS,
+    GREETINGS,
+    PLAN_PHRASES,
+    THANKS,
+)
 from bot.knowledge.model import Ambiguous, Answer, NoMatch, Outcome
 from bot.knowledge.service import KnowledgeService
 from bot.staffops.questions import QuestionsService
@@ -137,6 +143,9 @@ class AskFeature:
             )
         if content and content <= GREETINGS | THANKS:
             return welcome(turn)
+        if content and content <= ACKNOWLEDGEMENTS | THANKS:  # "ok", "好的", "sawa asante"
+            text = turn.t.gettext("All right. Ask me anything else about Jinhua, or pick a topic:")
+            return Reply(text, turn.lang, answers.menu_buttons(turn.t))
         return None
 
 

@@ -344,7 +344,11 @@ class KnowledgeIndex:
         else lexical and semantic evidence fused."""
         # "Le site néolithique de Hemudu, ça se visite ?": a name we do not know, and none
         # of ours, is most often a question about somewhere or something else.
-        foreign = not named and bool(self._foreign_names(similarity.text))
+        # So is an everyday subject we do not cover ("a cheap hotel near Yiwu market?"),
+        # whatever place it names.
+        foreign = (not named and bool(self._foreign_names(similarity.text))) or (
+            self.scope.other_subject(query.all_terms)
+        )
         if ranked and self._sure(ranked) and not foreign:
             return self.decide(ranked, facet)
         sims = similarity.get()
@@ -441,10 +445,12 @@ class KnowledgeIndex:
             facet = context_facet  # "how do I get there?" … "and from Yiwu?"
         if facet and self._is_followup(query, trigger_terms):
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
+        pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
+        if not (facet or pointing or any(self._candidates(t) for t in query.terms)):
+            return None  # "Ana Pérez": no word of ours at all is no follow-up
         sims = similarity.get()
         if sims is None:
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE) if facet else None
-        pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
         cosine = float(sims.topics[current])
         if not pointing and cosine < FOLLOWUP_MIN_COSINE and facet is None:
             return None  # far from the topic, and not asking about one of its facets

@@ -107,6 +107,15 @@ SMALL_TALK_BY_LANGUAGE: dict[str, frozenset[str]] = {
     lang: frozenset(terms(_GREETINGS_BY_LANGUAGE[lang] + " " + _THANKS_BY_LANGUAGE[lang]))
     for lang in _GREETINGS_BY_LANGUAGE
 }
+# "ok", "好的", "sawa": an acknowledgement, not a follow-up question about the last topic.
+ACKNOWLEDGEMENTS: frozenset[str] = frozenset(
+    terms(
+        "ok okay fine good great cool alright noted understood 好的 好 嗯 明白 知道了 行 "
+        "d'accord bien parfait entendu compris vale bueno perfecto entendido listo "
+        "حسنا تمام طيب فهمت хорошо понятно ладно отлично ясно sim certo beleza "
+        "entendi perfeito sawa poa nimeelewa vizuri"
+    )
+)
 GREETINGS: frozenset[str] = frozenset(terms(" ".join(_GREETINGS_BY_LANGUAGE.values())))
 THANKS: frozenset[str] = frozenset(terms(" ".join(_THANKS_BY_LANGUAGE.values())))
 

@@ -32,6 +32,7 @@ class Scope:
     confusables: tuple[Confusable, ...] = ()
     elsewhere: tuple[str, ...] = ()  # folded names of places that are not ours
     here: tuple[str, ...] = ()  # folded names of Jinhua and its counties
+    other_subjects: tuple[frozenset[str], ...] = ()  # everyday subjects: hotels, rent …
 
     @classmethod
     def load(cls, path: Path) -> Scope:
@@ -46,9 +47,16 @@ class Scope:
             subjects.extend(_phrases(phrases))
         confusables = tuple(_confusables(doc, problems))
         elsewhere, here = (_place_names(doc, key, problems) for key in ("elsewhere", "here"))
+        everyday: list[frozenset[str]] = []
+        for phrases in language_lists(doc, ("other_subjects",), problems, LANGUAGES).values():
+            everyday.extend(_phrases(phrases))
         if problems:
             raise KnowledgeError(problems)
-        return cls(tuple(subjects), confusables, elsewhere, here)
+        return cls(tuple(subjects), confusables, elsewhere, here, tuple(everyday))
+
+    def other_subject(self, query_terms: frozenset[str]) -> bool:
+        """The question is about an everyday subject we do not cover (a hotel, a SIM card)."""
+        return any(phrase <= query_terms for phrase in self.other_subjects)
 
     def places_elsewhere(self, text: str, origins: frozenset[str]) -> list[str]:
         """Places elsewhere that a text asks about (see places_elsewhere); none when it
