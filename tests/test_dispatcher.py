@@ -448,3 +448,16 @@ async def test_a_question_about_joining_a_tour_is_answered_with_the_tours_offere
     asked_alone = await app.handle(say("next media tour?", user="u2"))
     assert outcome(asked_alone) is None  # the request itself gets the list at once
     assert any(b.payload.startswith("rsvp:v1:") for b in asked_alone[-1].buttons)
+
+
+async def test_ok_and_a_bare_name_after_an_answer_are_not_follow_up_questions(app: App) -> None:
+    await app.handle(say("¿Qué puedo grabar en el mercado de Yiwu?"))
+    ack = await app.handle(say("ok"))
+    assert outcome(ack) is None and ack[-1].lang == "es"
+    expected = "All right. Ask me anything else about Jinhua, or pick a topic:"
+    assert ack[-1].text == translator("es").gettext(expected)
+    name = await app.handle(say("Ana Pérez"))
+    assert isinstance(outcome(name), NoMatch)
+    followup = await app.handle(say("¿y se puede entrar gratis?"))  # the context is still there
+    result = outcome(followup)
+    assert isinstance(result, Answer) and result.topic_id == "yiwu-trade-city"

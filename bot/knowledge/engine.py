@@ -446,8 +446,8 @@ class KnowledgeIndex:
         if facet and self._is_followup(query, trigger_terms):
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
         pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
-        if not (facet or pointing or any(self._candidates(t) for t in query.terms)):
-            return None  # "Ana Pérez": no word of ours at all is no follow-up
+        if not (facet or pointing or self._has_word_of_ours(query)):
+            return None  # "Ana Pérez" is no follow-up
         sims = similarity.get()
         if sims is None:
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE) if facet else None
@@ -465,6 +465,11 @@ class KnowledgeIndex:
             if isinstance(fresh, Answer | Ambiguous):
                 return fresh
         return answer
+
+    def _has_word_of_ours(self, query: Query) -> bool:
+        """Whether a content word of the question is in the index, exactly, by its stem or
+        with a typo, and not as a common word ("Pérez" stems like Spanish "pero")."""
+        return any(m not in ALL_STOPWORDS for t in query.terms for m, _ in self._candidates(t))
 
     def _semantic_facet(self, index: int, sims: Similarity) -> str | None:
         """The topic's facet closest to the question, if closer than its overview."""
