@@ -461,3 +461,14 @@ async def test_ok_and_a_bare_name_after_an_answer_are_not_follow_up_questions(ap
     followup = await app.handle(say("¿y se puede entrar gratis?"))  # the context is still there
     result = outcome(followup)
     assert isinstance(result, Answer) and result.topic_id == "yiwu-trade-city"
+
+
+async def test_a_statement_then_a_question_are_read_together(app: App) -> None:
+    first = await app.handle(say("Je pars de Shanghai demain matin."))
+    assert isinstance(outcome(first), NoMatch)
+    second = await app.handle(say("Combien de temps ça prend en train ?"))
+    result = outcome(second)
+    assert isinstance(result, Answer) and result.topic_id == "getting-to-jinhua"
+    assert second[-1].lang == "fr"
+    alone = await app.handle(say("Combien de temps ça prend en train ?", user="u2"))
+    assert isinstance(outcome(alone), NoMatch)

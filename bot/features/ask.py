@@ -121,6 +121,8 @@ class AskFeature:
         if isinstance(outcome, Answer):
             turn.remember(last_topic=outcome.topic_id, last_facet=outcome.facet,
                           last_question=text[:500])  # fmt: skip
+        else:  # "I land at Yiwu airport at 11 pm." explains the question that follows
+            turn.remember(last_question=text[:500])
 
     async def _count(self, turn: Turn, outcome: Outcome, text: str) -> None:
         """Count the question; keep it for the staff when it was not answered well."""

@@ -64,6 +64,8 @@ class IntentDetector:
 def context(turn: Turn) -> AskContext | None:
     """What the conversation was about, unless it went quiet long ago."""
     state = turn.state
-    if state.last_topic is None or turn.now - state.updated_at > CONTEXT_TTL_S:
+    if state.last_topic is None and state.last_question is None:
+        return None
+    if turn.now - state.updated_at > CONTEXT_TTL_S:
         return None
     return AskContext(state.last_topic, state.last_facet, state.last_question)

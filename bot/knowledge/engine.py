@@ -249,6 +249,13 @@ class KnowledgeIndex:
         outcome = self._match_message(text, context)
         if isinstance(outcome, Answer):
             return outcome
+        if context is not None and context.question and context.question != text:
+            # "I land at Yiwu airport at 11 pm." then "Are there still trains?": the two
+            # messages read together.
+            earlier = AskContext(context.topic_id, context.facet)
+            together = self.match(f"{context.question.rstrip()} {text}", earlier)
+            if isinstance(together, Answer):
+                return together
         split = main_ask(text)
         if split is None:
             return outcome
