@@ -161,6 +161,14 @@ def test_everyday_subjects_need_strong_evidence(knowledge: KnowledgeService) -> 
     assert isinstance(outcome, Answer) and outcome.topic_id == "payments"
 
 
+def test_the_first_of_two_questions_is_answered_when_the_second_is_not_ours(
+    knowledge: KnowledgeService,
+) -> None:
+    text = "¿Los taxis de Jinhua aceptan Alipay? ¿Y dónde compro una tarjeta SIM?"
+    outcome = knowledge.ask(text)
+    assert isinstance(outcome, Answer) and outcome.topic_id == "payments"
+
+
 def test_places_elsewhere_must_be_lists_of_names(tmp_path: Path) -> None:
     (tmp_path / "scope.yaml").write_text("elsewhere:\n  zh: 北京\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match=r"scope.yaml:2: elsewhere.zh: must be a list"):

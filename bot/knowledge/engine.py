@@ -249,7 +249,12 @@ class KnowledgeIndex:
         outcome = self._match_message(text, context)
         if isinstance(outcome, Answer):
             return outcome
-        if context is not None and context.question and context.question != text:
+        if (
+            context is not None
+            and context.question
+            and context.question != text
+            and self._has_word_of_ours(self._rejoin(analyse(text)))  # not "Ana Pérez"
+        ):
             # "I land at Yiwu airport at 11 pm." then "Are there still trains?": the two
             # messages read together.
             earlier = AskContext(context.topic_id, context.facet)
@@ -257,17 +262,24 @@ class KnowledgeIndex:
             if isinstance(together, Answer):
                 return together
         split = main_ask(text)
-        if split is None:
-            return outcome
-        # "Hi! I'm a reporter from Dar es Salaam. I want to visit Jimingshan Community. What
-        # should I do?": the introduction dilutes both layers, so the question is read alone,
-        # as a follow-up to a topic the rest of the message names.
-        ask, rest = split
-        named = self._contained_names(analyse(rest))
-        if named:
-            context = AskContext(self.topics[max(named, key=lambda i: named[i])].id)
-        second = self._match_message(ask, context)
-        return second if isinstance(second, Answer | Ambiguous) else outcome
+        if split is not None:
+            # "Hi! I'm a reporter from Dar es Salaam. I want to visit Jimingshan Community.
+            # What should I do?": the introduction dilutes both layers, so the question is
+            # read alone, as a follow-up to a topic the rest of the message names.
+            ask, rest = split
+            named = self._contained_names(analyse(rest))
+            if named:
+                context = AskContext(self.topics[max(named, key=lambda i: named[i])].id)
+            second = self._match_message(ask, context)
+            if isinstance(second, Answer | Ambiguous):
+                return second
+        first = first_question(text)
+        if first is not None:
+            # "Do shops take Visa? And where do I get a SIM card?": the first question alone.
+            second = self._match_message(first, context)
+            if isinstance(second, Answer):
+                return second
+        return outcome
 
     def _match_message(self, text: str, context: AskContext | None) -> Outcome:
         """One reading of the whole text (see match)."""
@@ -690,6 +702,13 @@ def main_ask(text: str) -> tuple[str, str] | None:
     if len(asks) == len(parts):
         return None
     return " ".join(asks), " ".join(p for p in parts if p not in asks)
+
+
+def first_question(text: str) -> str | None:
+    """The first of two or more questions in a message, or None."""
+    parts = [m.group().strip() for m in _SENTENCE.finditer(text[:MAX_QUERY_CHARS])]
+    asks = [p for p in parts if len(p) >= MIN_ASK_CHARS and p[-1] in "?？؟"]
+    return asks[0] if len(asks) >= 2 else None
 
 
 class _Lazy:
