@@ -472,3 +472,20 @@ async def test_a_statement_then_a_question_are_read_together(app: App) -> None:
     assert second[-1].lang == "fr"
     alone = await app.handle(say("Combien de temps ça prend en train ?", user="u2"))
     assert isinstance(outcome(alone), NoMatch)
+
+
+async def test_a_form_says_how_to_answer_and_lets_people_out_in_their_words(app: App) -> None:
+    zh = translator("zh")
+    await app.handle(say("帮我规划一天的行程"))
+    no = await app.handle(say("不"))
+    hint = "Please choose with the buttons below (or tap Cancel to stop)."
+    assert no[-1].text.startswith(zh.gettext(hint))
+    left = await app.handle(say("算了吧！"))
+    assert left[-1].text == zh.gettext("Planning cancelled.")
+    await app.handle(say("帮我规划一天的行程"))
+    person = await app.handle(say("我要找工作人员"))  # a person, at once, from inside the form
+    assert person[0].text == zh.gettext("Planning cancelled.")
+    assert len(person) == 2 and "/done" in person[1].text
+    await app.handle(say("/plan", user="u2"))
+    never = await app.handle(say("never mind", user="u2"))
+    assert never[-1].text == translator("en").gettext("Planning cancelled.")

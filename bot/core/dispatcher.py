@@ -247,6 +247,13 @@ class Dispatcher:
         if is_cancel(text):
             turn.form = None
             return await handler.on_cancel(turn, form)
+        # The detector sees the open form and answers only what must leave it at once
+        # ("I want to talk to someone"), by its words: a form step runs no model.
+        intent = await self.detect_intent(turn, text)
+        escape = self.registry.intents.get(intent) if intent else None
+        if escape is not None:
+            turn.form = None
+            return [*await handler.on_cancel(turn, form), *await escape(turn, text)]
         return await handler.on_text(turn, form, text)
 
     async def _free_text(self, turn: Turn, text: str) -> list[Reply]:

@@ -19,14 +19,21 @@ if TYPE_CHECKING:
 
 # Typed alone, these leave any form, in all eight languages.
 CANCEL_WORDS = frozenset(
-    {"cancel", "/cancel", "stop", "取消", "annuler", "cancelar", "отмена", "отменить",
-     "إلغاء", "الغاء", "ghairi", "sitisha"}
+    {"cancel", "/cancel", "stop", "quit", "exit", "never mind", "nevermind", "forget it",
+     "取消", "算了", "不要了", "不用了", "退出",
+     "annuler", "arrêter", "laisse tomber", "laissez tomber",
+     "cancelar", "olvídalo", "olvidalo", "déjalo", "dejalo", "salir",
+     "отмена", "отменить", "забудь", "не надо", "выход",
+     "إلغاء", "الغاء", "انس الأمر", "توقف", "خروج",
+     "sair", "esquece", "deixa pra lá", "deixa pra la",
+     "ghairi", "sitisha", "achana nayo", "acha"}
 )  # fmt: skip
+_TRAILING = " \t\n.!?。！？~～…吧啦"
 
 
 def is_cancel(text: str) -> bool:
-    """Whether the text, alone, asks to leave the form."""
-    return text.strip().lower() in CANCEL_WORDS
+    """Whether the text, alone, asks to leave the form ("cancel", "算了吧！", "never mind")."""
+    return text.strip().lower().rstrip(_TRAILING) in CANCEL_WORDS
 
 
 class Form(Protocol):

@@ -41,10 +41,19 @@ class IntentDetector:
 
     async def __call__(self, turn: Turn, text: str) -> str | None:
         """'language', 'human', 'tours', 'plan', or None for a question."""
+        if turn.form is not None:
+            return self._leaves_form(text)
         if text.strip(_TRIM).casefold() in LANGUAGE_WORDS:
             return "language"
         # Off the event loop: the model may run (tens of ms) while other chats go on.
         return await asyncio.to_thread(self._scored, turn, text)
+
+    def _leaves_form(self, text: str) -> str | None:
+        """Inside a form, only a sure request for a person leaves it, found by its words
+        alone: a name or an outlet typed into the form never runs the model."""
+        match = self.knowledge.intent(text, words_only=True)
+        sure = match is not None and match.intent == "human" and match.confidence >= SURE
+        return "human" if sure else None
 
     def _scored(self, turn: Turn, text: str) -> str | None:
         match = self.knowledge.intent(text)

@@ -7,6 +7,7 @@ channel; buttons become numbered lines where a channel has none.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, time, timedelta
 
 from babel.dates import format_date
@@ -26,6 +27,7 @@ START_TIMES = ("08:00", "09:00", "10:00", "13:00")
 DAYS_OFFERED = 7
 DONE_LABEL = N_("Done")
 CANCEL_LABEL = N_("Cancel")
+USE_BUTTONS = N_("Please choose with the buttons below (or tap Cancel to stop).")
 TIME = re.compile(r"(\d{1,2}):(\d{2})")
 
 
@@ -169,13 +171,16 @@ class PlansFeature:
         return plan_reply(plan, self.itinerary.planner, turn.t, self.itinerary.clock())
 
     def _repeat(self, form: FormState, t: Translator) -> Reply:
+        """The current step again, saying how to answer it ("no", "ok" are no answer)."""
         if form.step == "day":
-            return self._ask_day(t)
-        if form.step == "from":
-            return self._ask_place(t)
-        if form.step == "at":
-            return self._ask_time(t)
-        return self._ask_sites(form, t)
+            question = self._ask_day(t)
+        elif form.step == "from":
+            question = self._ask_place(t)
+        elif form.step == "at":
+            question = self._ask_time(t)
+        else:
+            question = self._ask_sites(form, t)
+        return replace(question, text=f"{t.gettext(USE_BUTTONS)}\n{question.text}")
 
     def _name(self, site: str, t: Translator) -> str:
         topic = self.knowledge.topic(site)

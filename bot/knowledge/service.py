@@ -156,15 +156,17 @@ class KnowledgeService:
         string is the previous topic's id)."""
         return self._loaded.index.match(text, context)
 
-    def intent(self, text: str) -> IntentMatch | None:
+    def intent(self, text: str, words_only: bool = False) -> IntentMatch | None:
         """Whether a message asks to plan a day, for the media tours, to change language or
-        for a person ("I need to talk to someone", "我要找工作人员"), with a confidence."""
+        for a person ("I need to talk to someone", "我要找工作人员"), with a confidence;
+        `words_only` never runs the model."""
         query = analyse(text)
         if query.empty:
             return None
         content = len([t for t in query.all_terms if t not in ALL_STOPWORDS])
         index = self._loaded.index
-        return self._loaded.intents.match(query.all_terms, content, lambda: index.embed(text))
+        vector = (lambda: None) if words_only else (lambda: index.embed(text))
+        return self._loaded.intents.match(query.all_terms, content, vector)
 
     def named_topics(self, text: str, kind: str | None = None) -> list[str]:
         """Topics whose name or alias the text contains (e.g. the sites of a plan request)."""
