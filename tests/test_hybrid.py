@@ -157,6 +157,7 @@ def test_a_place_elsewhere_is_not_ours_unless_it_is_where_one_starts(
 def test_everyday_subjects_need_strong_evidence(knowledge: KnowledgeService) -> None:
     assert isinstance(knowledge.ask("Any cheap hotel near the Yiwu market?"), NoMatch)
     assert isinstance(knowledge.ask("义乌有没有好吃的清真餐厅？"), NoMatch)
+    assert isinstance(knowledge.ask("Где найти недорогую гостиницу в Цзиньхуа?"), NoMatch)
     outcome = knowledge.ask("Can I pay the hotel with my foreign Visa card?")
     assert isinstance(outcome, Answer) and outcome.topic_id == "payments"
 

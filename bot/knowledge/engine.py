@@ -97,6 +97,9 @@ SEM_LEAD_WEIGHT = 0.3
 SEM_LEAD_FULL = 0.03
 MIN_FUSED = 0.8
 FOREIGN_NAME_MARGIN = 0.7
+# An everyday subject of ours ("a laundry near Yiwu market") is located by our place's name,
+# which is strong evidence; its bar is higher still.
+OTHER_SUBJECT_MARGIN = 0.7
 RECENT_VECTORS = 8  # query vectors kept for a second look at the same message
 FUSED_AMBIGUITY = 0.06  # a runner-up this close (and passing) makes the answer Ambiguous
 # The cheap path: lexical evidence this strong is answered without running the model
@@ -365,15 +368,15 @@ class KnowledgeIndex:
         # of ours, is most often a question about somewhere or something else.
         # So is an everyday subject we do not cover ("a cheap hotel near Yiwu market?"),
         # whatever place it names.
-        foreign = (not named and bool(self._foreign_names(similarity.text))) or (
-            self.scope.other_subject(query.all_terms)
-        )
-        if ranked and self._sure(ranked) and not foreign:
+        foreign = not named and bool(self._foreign_names(similarity.text))
+        everyday = self.scope.other_subject(query.all_terms)
+        if ranked and self._sure(ranked) and not (foreign or everyday):
             return self.decide(ranked, facet)
         sims = similarity.get()
         if sims is None:
             return self.decide(ranked, facet)
-        return self._fused(ranked, sims, facet, MIN_FUSED + FOREIGN_NAME_MARGIN * foreign)
+        bar = MIN_FUSED + max(FOREIGN_NAME_MARGIN * foreign, OTHER_SUBJECT_MARGIN * everyday)
+        return self._fused(ranked, sims, facet, bar)
 
     def _foreign_names(self, text: str) -> list[str]:
         """Names in the question (its asking sentences) that no topic knows, even with a

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.model import LANGUAGES
-from bot.knowledge.text import fold, is_han, terms, words
+from bot.knowledge.text import fold, is_han, stems, terms, words
 from bot.knowledge.yamlfile import (
     KnowledgeError,
     Problem,
@@ -32,7 +32,7 @@ class Scope:
     confusables: tuple[Confusable, ...] = ()
     elsewhere: tuple[str, ...] = ()  # folded names of places that are not ours
     here: tuple[str, ...] = ()  # folded names of Jinhua and its counties
-    other_subjects: tuple[frozenset[str], ...] = ()  # everyday subjects: hotels, rent …
+    other_subjects: tuple[tuple[frozenset[str], ...], ...] = ()  # per word: it and its stems
 
     @classmethod
     def load(cls, path: Path) -> Scope:
@@ -47,16 +47,18 @@ class Scope:
             subjects.extend(_phrases(phrases))
         confusables = tuple(_confusables(doc, problems))
         elsewhere, here = (_place_names(doc, key, problems) for key in ("elsewhere", "here"))
-        everyday: list[frozenset[str]] = []
+        everyday: list[tuple[frozenset[str], ...]] = []
         for phrases in language_lists(doc, ("other_subjects",), problems, LANGUAGES).values():
-            everyday.extend(_phrases(phrases))
+            everyday.extend(tuple(_forms(w) for w in phrase) for phrase in _phrases(phrases))
         if problems:
             raise KnowledgeError(problems)
         return cls(tuple(subjects), confusables, elsewhere, here, tuple(everyday))
 
     def other_subject(self, query_terms: frozenset[str]) -> bool:
-        """The question is about an everyday subject we do not cover (a hotel, a SIM card)."""
-        return any(phrase <= query_terms for phrase in self.other_subjects)
+        """The question is about an everyday subject we do not cover (a hotel, a SIM card),
+        in any inflection ("مطعماً", "гостиницу")."""
+        forms = query_terms | {s for term in query_terms if not term.isascii() for s in stems(term)}
+        return any(all(word & forms for word in phrase) for phrase in self.other_subjects)
 
     def places_elsewhere(self, text: str, origins: frozenset[str]) -> list[str]:
         """Places elsewhere that a text asks about (see places_elsewhere); none when it
@@ -106,6 +108,12 @@ def _is_subject(folded: str, start: int, place: str, origins: frozenset[str]) ->
         return False  # part of a longer word
     previous = words(folded[:start])[-1:]
     return not (previous and previous[0] in origins)
+
+
+def _forms(word: str) -> frozenset[str]:
+    """A word and, in Arabic and Cyrillic script, its stems ("مطعماً" is مطعم); Latin words
+    stand as listed (their stems collide: "apartment" and "apart")."""
+    return frozenset({word, *(() if word.isascii() else stems(word))})
 
 
 def _place_names(doc: YamlDoc, key: str, problems: list[Problem]) -> tuple[str, ...]:
