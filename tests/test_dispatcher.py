@@ -489,3 +489,18 @@ async def test_a_form_says_how_to_answer_and_lets_people_out_in_their_words(app:
     await app.handle(say("/plan", user="u2"))
     never = await app.handle(say("never mind", user="u2"))
     assert never[-1].text == translator("en").gettext("Planning cancelled.")
+
+
+async def test_tour_requests_and_questions_near_tours_are_told_apart(app: App) -> None:
+    seat = await app.handle(say("أريد حجز مقعد في الجولة الإعلامية القادمة"))
+    assert any(b.payload.startswith("rsvp:v1:") for b in seat[-1].buttons)
+    press = await app.handle(say("Как связаться с пресс-службой?", user="u2"))
+    result = outcome(press)
+    assert isinstance(result, Answer) and result.topic_id == "contact"
+
+
+async def test_cancel_with_no_form_open_says_so(app: App) -> None:
+    replies = await app.handle(say("توقف"))
+    expected = "There is nothing to cancel. Ask me a question, or pick a topic:"
+    assert replies[-1].text == translator("ar").gettext(expected)
+    assert replies[-1].buttons

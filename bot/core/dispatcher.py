@@ -206,6 +206,8 @@ class Dispatcher:
                 return answer
         if turn.form is not None:
             return await self._form_text(turn, turn.form, text)
+        if is_cancel(text):
+            return [replies.nothing_to_cancel(turn.lang, self.registry.menu(turn.t))]
         if turn.state.choices and _is_number(text):
             return [replies.choose_number(turn.lang, turn.state.choices)]
         return await self._free_text(turn, text)

@@ -53,3 +53,11 @@ def private_only(lang: str) -> Reply:
         "Please write to me in a private chat for this: I don't show it in groups."
     )
     return Reply(text, lang)
+
+
+def nothing_to_cancel(lang: str, menu: tuple[Button, ...] = ()) -> Reply:
+    """ "cancel", "算了", "stop" typed when no form is open."""
+    text = translator(lang).gettext(
+        "There is nothing to cancel. Ask me a question, or pick a topic:"
+    )
+    return Reply(text, lang, menu)

@@ -29,6 +29,8 @@ _TRIM = " \t\n.!?。！？:：؟"
 # "talk to someone" inside a question about a facet ("can I film, or do I need to talk to
 # someone at the office?", "工作人员几点上班？") is that question, not a request.
 SURE = 0.7
+HOW_TO_JOIN = "how_to_join"  # the facet of questions about applying, registering
+WORDS_MATCH = 0.6  # an intent's confidence when all words of one of its phrases are there
 # How long a conversation's last topic still explains a follow-up ("and the hours?").
 CONTEXT_TTL_S = 30 * 60
 
@@ -64,9 +66,15 @@ class IntentDetector:
         if match.intent not in ("human", "tours"):  # "language school" asks no language menu
             return None
         outcome = self.knowledge.ask(text, context(turn))
-        # Asking about filming, hours … of a place, it is a question; else a request for staff.
-        # So is "想报名参加下次媒体采风，怎么申请？" (how to join): answered, the tours offered.
         asked = outcome.asked if isinstance(outcome, Answer) else outcome.facet
+        if match.intent == "tours":
+            # "想报名参加下次媒体采风，怎么申请？" asks how to join: answered (interview
+            # requests), the tours offered beside; "book me a seat on the next tour" is a
+            # request: the list. A tour only near in meaning yields to any facet question
+            # ("Как связаться с пресс-службой?" is about contacts, not press tours).
+            joining = asked == HOW_TO_JOIN and isinstance(outcome, Answer)
+            return None if joining or (asked and match.confidence < WORDS_MATCH) else "tours"
+        # Asking about filming, hours … of a place, it is a question; else a request for staff.
         return None if asked else match.intent
 
 
