@@ -104,6 +104,17 @@ def test_followups_read_against_the_conversation(
     assert (outcome.topic_id, outcome.facet) == (topic, facet)
 
 
+def test_a_question_about_documents_after_a_place_is_the_request_procedure(
+    knowledge: KnowledgeService,
+) -> None:
+    before = "Je veux photographier des artisans au village de Lizu."
+    context = AskContext("lizu-village", "filming", before)
+    outcome = knowledge.ask("Quels papiers dois-je préparer ?", context)
+    assert isinstance(outcome, Answer) and outcome.topic_id == "interview-requests"
+    again = knowledge.ask("et les horaires ?", context)  # a facet the village has stays
+    assert isinstance(again, Answer) and again.topic_id == "lizu-village"
+
+
 def test_a_followup_naming_another_topic_moves_on(knowledge: KnowledgeService) -> None:
     outcome = knowledge.ask("and Lizu village?", AskContext("shangshan-site"))
     assert isinstance(outcome, Answer) and outcome.topic_id == "lizu-village"

@@ -73,7 +73,7 @@ STEM_FACTOR = 0.9
 # Voice typing cuts names into syllables ("ли цзу", "e wu"): up to this many short words
 # are tried joined.
 MAX_JOINED_SYLLABLES = 3
-MAX_SYLLABLE_CHARS = 4
+MAX_SYLLABLE_CHARS = 6
 # Whole-question match against topic names, for short questions only.
 MAX_NAME_QUERY_CHARS = 40
 NAME_MATCH_CUTOFF = 85
@@ -114,6 +114,9 @@ SURE_COVERAGE = 0.6
 # the topic is read on its own; so is one this much closer to another topic.
 FOLLOWUP_MIN_COSINE = 0.80
 FOLLOWUP_SWITCH_GAP = 0.08
+# Facets whose default topic answers a follow-up about a topic without them. Not "taxi"
+# (getting_there): "how do I pay for the taxi?" after payments stays on payments.
+FACETS_THAT_MOVE_ON = frozenset({"how_to_join"})
 # A facet phrase must beat the topic's overview phrases by this much to pick the facet of
 # a follow-up that names none ("can foreigners join too?").
 FACET_COSINE_MARGIN = 0.01
@@ -468,6 +471,9 @@ class KnowledgeIndex:
             return None  # "and Lizu village?": a new topic ("and from Yiwu?" is not)
         if facet is None and context_facet and _from_somewhere(query):
             facet = context_facet  # "how do I get there?" … "and from Yiwu?"
+        elsewhere = self._facet_elsewhere(current, facet, query)
+        if elsewhere is not None:
+            return self._answer(elsewhere, facet, FOLLOWUP_CONFIDENCE)
         if facet and self._is_followup(query, trigger_terms):
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE)
         pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
@@ -490,6 +496,17 @@ class KnowledgeIndex:
             if isinstance(fresh, Answer | Ambiguous):
                 return fresh
         return answer
+
+    def _facet_elsewhere(self, current: int, facet: str | None, query: Query) -> str | None:
+        """The facet's default topic, when the conversation's topic has no such facet and
+        the message does not point back at it: "what documents should I bring?" after a
+        village is the interview-request procedure."""
+        if facet not in FACETS_THAT_MOVE_ON or facet in self.topics[current].facets:
+            return None
+        default = self.facets.default_topic(facet)
+        if default not in self.by_id or query.all_terms & FOLLOWUP_WORDS:
+            return None
+        return default
 
     def _has_word_of_ours(self, query: Query) -> bool:
         """Whether a content word of the question is in the index, exactly, by its stem or
