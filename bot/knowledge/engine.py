@@ -258,37 +258,55 @@ class KnowledgeIndex:
         outcome = self._match_message(text, context)
         if isinstance(outcome, Answer):
             return outcome
-        if (
-            context is not None
-            and context.question
-            and context.question != text
-            and self._has_word_of_ours(self._rejoin(analyse(text)))  # not "Ana Pérez"
-        ):
-            # "I land at Yiwu airport at 11 pm." then "Are there still trains?": the two
-            # messages read together.
-            earlier = AskContext(context.topic_id, context.facet)
-            together = self.match(f"{context.question.rstrip()} {text}", earlier)
-            if isinstance(together, Answer):
-                return together
-        split = main_ask(text)
-        if split is not None:
-            # "Hi! I'm a reporter from Dar es Salaam. I want to visit Jimingshan Community.
-            # What should I do?": the introduction dilutes both layers, so the question is
-            # read alone, as a follow-up to a topic the rest of the message names.
-            ask, rest = split
-            named = self._contained_names(analyse(rest))
-            if named:
-                context = AskContext(self.topics[max(named, key=lambda i: named[i])].id)
-            second = self._match_message(ask, context)
-            if isinstance(second, Answer | Ambiguous):
-                return second
-        first = first_question(text)
-        if first is not None:
-            # "Do shops take Visa? And where do I get a SIM card?": the first question alone.
-            second = self._match_message(first, context)
-            if isinstance(second, Answer):
+        for reading in (self._with_previous, self._asking_part, self._first_of_two):
+            second = reading(text, context)
+            if second is not None:
                 return second
         return outcome
+
+    def _with_previous(self, text: str, context: AskContext | None) -> Outcome | None:
+        """ "I land at Yiwu airport at 11 pm." then "Are there still trains?": the message
+        read with the previous one, when that found no topic (with one, the follow-up
+        reading has done this) and the message holds a word of ours (not "Ana Pérez")."""
+        if context is None or context.topic_id is not None or not context.question:
+            return None
+        previous = context.question.rstrip()
+        if previous == text or not self._has_word_of_ours(self._rejoin(analyse(text))):
+            return None
+        together = self._match_message(f"{previous} {text}", None)
+        if isinstance(together, Answer):
+            return together
+        if not self._contained_names(analyse(previous)):
+            return None  # the message alone was read already
+        return self._after_names(text, previous, None, (Answer,))
+
+    def _asking_part(self, text: str, context: AskContext | None) -> Outcome | None:
+        """ "Hi! I'm a reporter from Dar es Salaam. I want to visit Jimingshan Community.
+        What should I do?": the introduction dilutes both layers, so the question is read
+        alone, as a follow-up to a topic the rest of the message names."""
+        split = main_ask(text)
+        if split is None:
+            return None
+        ask, rest = split
+        return self._after_names(ask, rest, context, (Answer, Ambiguous))
+
+    def _after_names(
+        self, ask: str, rest: str, context: AskContext | None, accept: tuple[type, ...]
+    ) -> Outcome | None:
+        """The asking text read as a follow-up to the topic the rest names, if any."""
+        named = self._contained_names(analyse(rest))
+        if named:
+            context = AskContext(self.topics[max(named, key=lambda i: named[i])].id)
+        second = self._match_message(ask, context)
+        return second if isinstance(second, accept) else None
+
+    def _first_of_two(self, text: str, context: AskContext | None) -> Outcome | None:
+        """ "Do shops take Visa? And where do I get a SIM card?": the first question alone."""
+        first = first_question(text)
+        if first is None:
+            return None
+        second = self._match_message(first, context)
+        return second if isinstance(second, Answer) else None
 
     def _match_message(self, text: str, context: AskContext | None) -> Outcome:
         """One reading of the whole text (see match)."""
