@@ -117,6 +117,8 @@ FOLLOWUP_SWITCH_GAP = 0.08
 # Facets whose default topic answers a follow-up about a topic without them. Not "taxi"
 # (getting_there): "how do I pay for the taxi?" after payments stays on payments.
 FACETS_THAT_MOVE_ON = frozenset({"how_to_join"})
+# A message and the previous one are read together only when both are short together.
+MAX_TOGETHER_CHARS = 400
 # A facet phrase must beat the topic's overview phrases by this much to pick the facet of
 # a follow-up that names none ("can foreigners join too?").
 FACET_COSINE_MARGIN = 0.01
@@ -271,7 +273,9 @@ class KnowledgeIndex:
         if context is None or context.topic_id is not None or not context.question:
             return None
         previous = context.question.rstrip()
-        if previous == text or not self._has_word_of_ours(self._rejoin(analyse(text))):
+        if len(text) + len(previous) > MAX_TOGETHER_CHARS or previous == text:
+            return None  # a follow-up is short; long messages say enough on their own
+        if not self._has_word_of_ours(self._rejoin(analyse(text))):
             return None
         together = self._match_message(f"{previous} {text}", None)
         if isinstance(together, Answer):
