@@ -504,3 +504,13 @@ async def test_cancel_with_no_form_open_says_so(app: App) -> None:
     expected = "There is nothing to cancel. Ask me a question, or pick a topic:"
     assert replies[-1].text == translator("ar").gettext(expected)
     assert replies[-1].buttons
+
+
+async def test_a_question_of_only_common_words_follows_the_topic(app: App) -> None:
+    await app.handle(say("Parlez-moi des points d'observation de la communication internationale"))
+    replies = await app.handle(say("Combien y en a-t-il ?"))
+    result = outcome(replies)
+    assert isinstance(result, Answer) and result.topic_id == "observation-points"
+    no = await app.handle(say("non"))
+    expected = "I didn't catch a question. Type a question, or pick a topic:"
+    assert no[-1].text == translator("fr").gettext(expected)

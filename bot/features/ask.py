@@ -16,6 +16,7 @@ from bot.knowledge.lexicon import (
     ACKNOWLEDGEMENTS,
     ALL_STOPWORDS,
     GREETINGS,
+    NEGATIONS,
     PLAN_PHRASES,
     THANKS,
 )
@@ -88,7 +89,7 @@ class AskFeature:
     async def on_text(self, turn: Turn, text: str) -> list[Reply]:
         """A question in the person's own words."""
         query = analyse(text)
-        if query.empty:  # nothing but spaces, emoji or punctuation
+        if query.empty and not any(m in text for m in "?？؟"):  # "no", "🙂", "..."
             return [didnt_understand(turn)]
         small_talk = self._small_talk(turn, query.all_terms)
         if small_talk is not None:
@@ -145,6 +146,8 @@ class AskFeature:
             )
         if content and content <= GREETINGS | THANKS:
             return welcome(turn)
+        if terms & NEGATIONS and terms <= NEGATIONS | THANKS:  # "non", "нет", "no thanks"
+            return didnt_understand(turn)
         if content and content <= ACKNOWLEDGEMENTS | THANKS:  # "ok", "好的", "sawa asante"
             text = turn.t.gettext("All right. Ask me anything else about Jinhua, or pick a topic:")
             return Reply(text, turn.lang, answers.menu_buttons(turn.t))

@@ -316,6 +316,10 @@ class KnowledgeIndex:
         """One reading of the whole text (see match)."""
         query = self._rejoin(analyse(text))
         facet, trigger_terms = self.facets.detect(query.all_terms)
+        topic_id = context.topic_id if context is not None else None
+        if query.empty and topic_id in self.by_id and _common_words_asked(query, text):
+            # "¿Cuántos hay y cuáles son?", "what is it?": asked of the topic being discussed.
+            return self._answer(str(topic_id), facet, FOLLOWUP_CONFIDENCE)
         if query.empty or self.scope.off_topic(query.all_terms):
             return NoMatch(facet)
         ranked = self.rank(query, trigger_terms)
@@ -493,7 +497,7 @@ class KnowledgeIndex:
             return None  # "and Lizu village?": a new topic ("and from Yiwu?" is not)
         if facet is None and context_facet and _from_somewhere(query):
             facet = context_facet  # "how do I get there?" … "and from Yiwu?"
-        elsewhere = self._facet_elsewhere(current, facet, query)
+        elsewhere = self._facet_elsewhere(current, facet)
         if elsewhere is not None:
             return self._answer(elsewhere, facet, FOLLOWUP_CONFIDENCE)
         if facet and self._is_followup(query, trigger_terms):
@@ -519,16 +523,15 @@ class KnowledgeIndex:
                 return fresh
         return answer
 
-    def _facet_elsewhere(self, current: int, facet: str | None, query: Query) -> str | None:
-        """The facet's default topic, when the conversation's topic has no such facet and
-        the message does not point back at it: "what documents should I bring?" after a
-        village is the interview-request procedure."""
-        if facet not in FACETS_THAT_MOVE_ON or facet in self.topics[current].facets:
-            return None
+    def _facet_elsewhere(self, current: int, facet: str | None) -> str | None:
+        """The facet's default topic, when the conversation's place has no such facet:
+        "what documents should I bring?" after a village is the interview-request
+        procedure (the village has none to give)."""
+        topic = self.topics[current]
+        if facet not in FACETS_THAT_MOVE_ON or facet in topic.facets or topic.kind != "route":
+            return None  # "who took part?" after a past campaign is about the campaign
         default = self.facets.default_topic(facet)
-        if default not in self.by_id or query.all_terms & FOLLOWUP_WORDS:
-            return None
-        return default
+        return default if default in self.by_id else None
 
     def _has_word_of_ours(self, query: Query) -> bool:
         """Whether a content word of the question is in the index, exactly, by its stem or
@@ -723,6 +726,11 @@ def _texts_by_language(topic: Topic) -> Iterable[tuple[str, str]]:
         for lang, phrases in by_lang.items():
             for phrase in phrases:
                 yield lang, phrase
+
+
+def _common_words_asked(query: Query, text: str) -> bool:
+    """A question of two or more words, all of them common ones."""
+    return len(query.all_terms) >= 2 and any(mark in text for mark in "?？؟")
 
 
 def _from_somewhere(query: Query) -> bool:

@@ -116,6 +116,10 @@ ACKNOWLEDGEMENTS: frozenset[str] = frozenset(
         "entendi perfeito sawa poa nimeelewa vizuri"
     )
 )
+# "no", "non", "нет", "hapana" alone answer nothing that was asked outside a form.
+NEGATIONS: frozenset[str] = frozenset(
+    terms("no nope non não nao нет неа لا كلا hapana 不 不是 没有 不用 不要")
+)
 GREETINGS: frozenset[str] = frozenset(terms(" ".join(_GREETINGS_BY_LANGUAGE.values())))
 THANKS: frozenset[str] = frozenset(terms(" ".join(_THANKS_BY_LANGUAGE.values())))
 
