@@ -336,6 +336,13 @@ class KnowledgeIndex:
                 # The default topic is the answer to this facet, not a topic lacking it.
                 answer = self._answer(default, facet, DEFAULT_TOPIC_CONFIDENCE)
                 return replace(answer, asked=answer.facet)
+        return self._settled(outcome, query, facet, named)
+
+    def _settled(
+        self, outcome: Outcome, query: Query, facet: str | None, named: dict[int, int]
+    ) -> Outcome:
+        """A fresh reading's last word: two named places are two questions, a namesake
+        elsewhere is not ours, and other named topics are offered beside the answer."""
         if isinstance(outcome, Ambiguous):
             named_ids = {self.topics[i].id for i in named}
             if len(named_ids & set(outcome.candidates)) >= 2:
@@ -505,6 +512,23 @@ class KnowledgeIndex:
         pointing = bool(query.all_terms & FOLLOWUP_WORDS) or current in named
         if not (facet or pointing or self._has_word_of_ours(query)):
             return None  # "Ana Pérez" is no follow-up
+        return self._followup_by_meaning(
+            query, current, facet, pointing, trigger_terms, named, similarity
+        )
+
+    def _followup_by_meaning(
+        self,
+        query: Query,
+        current: int,
+        facet: str | None,
+        pointing: bool,
+        trigger_terms: frozenset[str],
+        named: dict[int, int],
+        similarity: _Lazy,
+    ) -> Outcome | None:
+        """The follow-up decided by the model: near enough the topic, which facet, or
+        clearly about another topic."""
+        topic_id = self.topics[current].id
         sims = similarity.get()
         if sims is None:
             return self._answer(topic_id, facet, FOLLOWUP_CONFIDENCE) if facet else None
