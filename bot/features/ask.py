@@ -22,6 +22,7 @@ from bot.knowledge.lexicon import (
 )
 from bot.knowledge.model import Ambiguous, Answer, NoMatch, Outcome
 from bot.knowledge.service import KnowledgeService
+from bot.knowledge.text import asks
 from bot.staffops.questions import QuestionsService
 
 # An answer below this confidence is counted as not answered and kept for staff to review.
@@ -89,7 +90,7 @@ class AskFeature:
     async def on_text(self, turn: Turn, text: str) -> list[Reply]:
         """A question in the person's own words."""
         query = analyse(text)
-        if query.empty and not any(m in text for m in "?？؟"):  # "no", "🙂", "..."
+        if query.empty and not asks(text):  # "no", "🙂", "..."
             return [didnt_understand(turn)]
         small_talk = self._small_talk(turn, query.all_terms)
         if small_talk is not None:

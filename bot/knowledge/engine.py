@@ -31,6 +31,8 @@ from bot.knowledge.scope import Scope
 from bot.knowledge.semantic import SemanticIndex, Similarity
 from bot.knowledge.text import (
     MAX_QUERY_CHARS,
+    QUESTION_MARKS,
+    asks,
     fold,
     han_grams,
     is_han,
@@ -280,9 +282,9 @@ class KnowledgeIndex:
         together = self._match_message(f"{previous} {text}", None)
         if isinstance(together, Answer):
             return together
-        if not self._contained_names(analyse(previous)):
-            return None  # the message alone was read already
-        return self._after_names(text, previous, None, (Answer,))
+        named = self._named_context(previous)  # without one, the message alone was read
+        again = self._match_message(text, named) if named else None
+        return again if isinstance(again, Answer) else None
 
     def _asking_part(self, text: str, context: AskContext | None) -> Outcome | None:
         """ "Hi! I'm a reporter from Dar es Salaam. I want to visit Jimingshan Community.
@@ -292,17 +294,15 @@ class KnowledgeIndex:
         if split is None:
             return None
         ask, rest = split
-        return self._after_names(ask, rest, context, (Answer, Ambiguous))
+        second = self._match_message(ask, self._named_context(rest) or context)
+        return second if isinstance(second, Answer | Ambiguous) else None
 
-    def _after_names(
-        self, ask: str, rest: str, context: AskContext | None, accept: tuple[type, ...]
-    ) -> Outcome | None:
-        """The asking text read as a follow-up to the topic the rest names, if any."""
-        named = self._contained_names(analyse(rest))
-        if named:
-            context = AskContext(self.topics[max(named, key=lambda i: named[i])].id)
-        second = self._match_message(ask, context)
-        return second if isinstance(second, accept) else None
+    def _named_context(self, text: str) -> AskContext | None:
+        """The topic a text names (the longest name), as a conversation context."""
+        named = self._contained_names(analyse(text))
+        if not named:
+            return None
+        return AskContext(self.topics[max(named, key=lambda i: named[i])].id)
 
     def _first_of_two(self, text: str, context: AskContext | None) -> Outcome | None:
         """ "Do shops take Visa? And where do I get a SIM card?": the first question alone."""
@@ -754,7 +754,7 @@ def _texts_by_language(topic: Topic) -> Iterable[tuple[str, str]]:
 
 def _common_words_asked(query: Query, text: str) -> bool:
     """A question of two or more words, all of them common ones."""
-    return len(query.all_terms) >= 2 and any(mark in text for mark in "?？؟")
+    return len(query.all_terms) >= 2 and asks(text)
 
 
 def _from_somewhere(query: Query) -> bool:
@@ -768,24 +768,28 @@ _SENTENCE = re.compile(r"[^.!?。！？؟\n]+[.!?。！？؟]*")
 MIN_ASK_CHARS = 8
 
 
+def _sentences(text: str) -> list[str]:
+    """The sentences of a message long enough to say something."""
+    parts = [m.group().strip() for m in _SENTENCE.finditer(text[:MAX_QUERY_CHARS])]
+    return [p for p in parts if len(p) >= MIN_ASK_CHARS]
+
+
 def main_ask(text: str) -> tuple[str, str] | None:
     """The sentences of a longer message that ask something (end with a question mark), or
     its last sentence, and the rest; None when the message is one sentence anyway."""
-    parts = [m.group().strip() for m in _SENTENCE.finditer(text[:MAX_QUERY_CHARS])]
-    parts = [p for p in parts if len(p) >= MIN_ASK_CHARS]
+    parts = _sentences(text)
     if len(parts) < 2:
         return None
-    asks = [p for p in parts if p[-1] in "?？؟"] or parts[-1:]
-    if len(asks) == len(parts):
+    questions = [p for p in parts if p[-1] in QUESTION_MARKS] or parts[-1:]
+    if len(questions) == len(parts):
         return None
-    return " ".join(asks), " ".join(p for p in parts if p not in asks)
+    return " ".join(questions), " ".join(p for p in parts if p not in questions)
 
 
 def first_question(text: str) -> str | None:
     """The first of two or more questions in a message, or None."""
-    parts = [m.group().strip() for m in _SENTENCE.finditer(text[:MAX_QUERY_CHARS])]
-    asks = [p for p in parts if len(p) >= MIN_ASK_CHARS and p[-1] in "?？؟"]
-    return asks[0] if len(asks) >= 2 else None
+    questions = [p for p in _sentences(text) if p[-1] in QUESTION_MARKS]
+    return questions[0] if len(questions) >= 2 else None
 
 
 class _Lazy:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.model import LANGUAGES
-from bot.knowledge.text import fold, is_han, stems, terms, words
+from bot.knowledge.text import MAX_QUERY_CHARS, fold, is_han, stems, terms, words
 from bot.knowledge.yamlfile import (
     KnowledgeError,
     Problem,
@@ -63,7 +63,7 @@ class Scope:
     def places_elsewhere(self, text: str, origins: frozenset[str]) -> list[str]:
         """Places elsewhere that a text asks about (see places_elsewhere); none when it
         also names one of ours."""
-        folded = fold(text)
+        folded = fold(text[:MAX_QUERY_CHARS])
         if any(place in folded for place in self.here):
             return []
         return places_elsewhere(folded, self.elsewhere, origins)
@@ -81,6 +81,7 @@ class Scope:
 
 
 _HAN_NOT_SUBJECT_AFTER = frozenset("到人记媒电报籍")
+MAX_WORD_CHARS = 40  # looking this far back finds the word before a place
 
 
 def places_elsewhere(folded: str, places: tuple[str, ...], origins: frozenset[str]) -> list[str]:
@@ -106,7 +107,7 @@ def _is_subject(folded: str, start: int, place: str, origins: frozenset[str]) ->
         return before not in origins and after not in _HAN_NOT_SUBJECT_AFTER
     if folded[start - 1 : start].isalnum() or folded[end : end + 1].isalnum():
         return False  # part of a longer word
-    previous = words(folded[:start])[-1:]
+    previous = words(folded[max(0, start - MAX_WORD_CHARS) : start])[-1:]
     return not (previous and previous[0] in origins)
 
 

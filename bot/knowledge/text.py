@@ -45,6 +45,14 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+QUESTION_MARKS = "?？؟"
+
+
+def asks(text: str) -> bool:
+    """Whether the text holds a question mark, in any of our scripts."""
+    return any(mark in text for mark in QUESTION_MARKS)
+
+
 _WORD = re.compile(r"[^\W\d_]+")
 # After these a capital letter starts a sentence or a quotation, not a name.
 _SENTENCE_OPENERS = frozenset('.!?¿¡:;«"“„(-–—')
