@@ -90,7 +90,7 @@ class AskFeature:
     async def on_text(self, turn: Turn, text: str) -> list[Reply]:
         """A question in the person's own words."""
         query = analyse(text)
-        if query.empty and not asks(text):  # "no", "🙂", "..."
+        if query.empty and not (asks(text) and query.all_terms):  # "no", "🙂", "?"
             return [didnt_understand(turn)]
         small_talk = self._small_talk(turn, query.all_terms)
         if small_talk is not None:
